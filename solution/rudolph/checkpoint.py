@@ -1,0 +1,89 @@
+"""Reading and writing RUDOLPH weights: ``.bin``/``.pt`` state dicts, PyTorch Lightning ``.ckpt``
+(keys under ``state_dict`` prefixed ``model.``), DeepSpeed/DDP wrappers (``module``), safetensors.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import warnings
+from pathlib import Path
+
+import torch
+
+from .config import RudolphConfig, get_config
+from .masks import MASK_KINDS
+from .model import Rudolph
+
+_WRAPPER_PREFIXES = ("model.", "module.", "_forward_module.model.")
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The model state dict inside a checkpoint file, unwrapped and with prefixes stripped."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        state = load_file(str(path))
+    else:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            # Lightning checkpoints may pickle hyper-parameter objects; the file is the user's own.
+            warnings.warn(f"{path.name}: not a plain tensor checkpoint, loading it with full unpickling", stacklevel=2)
+            state = torch.load(path, map_location="cpu", weights_only=False)
+    for wrapper in ("state_dict", "module", "model"):
+        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
+            state = state[wrapper]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path}: no state dict of tensors found")
+    for prefix in _WRAPPER_PREFIXES:
+        if state and all(k.startswith(prefix) for k in state):
+            state = {k[len(prefix):]: v for k, v in state.items()}
+    return state
+
+
+def load_state_dict(model: Rudolph, state: dict[str, torch.Tensor], assign: bool = False) -> None:
+    """Strict loading with one clear error listing missing, unexpected and mis-shaped keys."""
+    expected = model.state_dict()
+    mask_keys = {f"transformer.{k}" for k in MASK_KINDS}
+    missing = sorted(set(expected) - set(state) - mask_keys)
+    unexpected = sorted(set(state) - set(expected))
+    shapes = sorted(f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}"
+                    for k, v in expected.items() if k in state and k not in mask_keys and state[k].shape != v.shape)
+    if missing or unexpected or shapes:
+        lines = ["checkpoint does not match the RUDOLPH config:"]
+        for title, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes)):
+            if keys:
+                lines.append(f"  {title} ({len(keys)}): " + ", ".join(keys[:12]) + (" ..." if len(keys) > 12 else ""))
+        raise ValueError("\n".join(lines))
+    model.load_state_dict(state, strict=True, assign=assign)
+
+
+def load_model(checkpoint: str | Path, config: str | dict | RudolphConfig, device: str | torch.device = "cpu",
+               dtype: torch.dtype | None = None) -> Rudolph:
+    """Build the model without random init (meta device), load the weights, move to device/dtype."""
+    config = get_config(config)
+    state = read_state_dict(checkpoint)
+    with torch.device("meta"):
+        model = Rudolph(config)
+    load_state_dict(model, state, assign=True)
+    model = model.to(device=device, dtype=dtype) if dtype is not None else model.to(device=device)
+    return model.eval()
+
+
+def save_model(model: Rudolph, path: str | Path) -> Path:
+    """Save the state dict (safetensors for ``.safetensors``, torch.save otherwise) and ``config.json`` beside it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    if path.suffix == ".safetensors":
+        from safetensors.torch import save_file
+
+        save_file(state, str(path))
+    else:
+        torch.save(state, path)
+    (path.parent / "config.json").write_text(json.dumps(model.config.to_params(), indent=2), encoding="utf-8")
+    return path

@@ -1,0 +1,64 @@
+"""RUDOLPH's sparse attention masks: the only place that decides who may attend to whom.
+
+Every mask is the causal lower triangle over the whole sequence ``l + m*m + r``; only pairs of an
+image query and an image key are thinned, according to the layer's kind (spec section 4). A mask is
+a boolean ``(S, S)`` tensor, True = visible, indexed ``[query, key]``. The model keeps one mask per
+kind and slices the rows it needs for the positions being computed.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .config import RudolphConfig
+
+MASK_KINDS = ("row_mask", "col_mask", "conv_mask", "last_conv_mask")
+
+
+def layer_mask_kind(layer: int, num_layers: int) -> str:
+    """The mask kind of 0-based layer ``layer``: row, col, row, conv, ..., the last one last_conv."""
+    if (layer - 1) % 4 == 0:
+        return "col_mask"
+    if layer == num_layers - 1:
+        return "last_conv_mask"
+    if (layer - 3) % 4 == 0:
+        return "conv_mask"
+    return "row_mask"
+
+
+def _image_grid(m: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Row and column of every image cell, and the query-minus-key offset of every image pair."""
+    idx = torch.arange(m * m, device="cpu")
+    offset = idx[:, None] - idx[None, :]
+    return idx // m, idx % m, offset
+
+
+def image_visibility(kind: str, m: int, kernel_size: int, last_kernel_size: int) -> torch.Tensor:
+    """``(m*m, m*m)`` bool: which image keys an image query sees (before the causal cut)."""
+    rows, cols, offset = _image_grid(m)
+    if kind == "row_mask":
+        return offset <= m
+    if kind == "col_mask":
+        return offset % m == 0
+    if kind in ("conv_mask", "last_conv_mask"):
+        half = (kernel_size if kind == "conv_mask" else last_kernel_size) // 2
+        # A window of cells centred on the query, clamped at the border: clamped cells repeat
+        # cells already inside the window, so the visible set is simply |dr|, |dc| <= half.
+        near_row = (rows[:, None] - rows[None, :]).abs() <= half
+        near_col = (cols[:, None] - cols[None, :]).abs() <= half
+        return near_row & near_col
+    raise ValueError(f"unknown mask kind {kind!r}; expected one of {MASK_KINDS}")
+
+
+def build_mask(kind: str, config: RudolphConfig, device: torch.device | str = "cpu") -> torch.Tensor:
+    """The full ``(S, S)`` boolean mask of one kind."""
+    size = config.seq_length
+    start, end = config.l_text_seq_length, config.l_text_seq_length + config.image_seq_length
+    mask = torch.ones(size, size, dtype=torch.bool, device=device).tril()
+    image = image_visibility(kind, config.image_tokens_per_dim, config.kernel_size, config.last_kernel_size)
+    mask[start:end, start:end] &= image.to(device)
+    return mask
+
+
+def build_masks(config: RudolphConfig, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    return {kind: build_mask(kind, config, device) for kind in MASK_KINDS}

@@ -1,0 +1,227 @@
+"""RUDOLPH: a decoder-only transformer over [left text | image tokens | right text].
+
+Layout, masks and state-dict keys follow the published checkpoints (spec ``rudolph.md``). One
+forward path serves training, full recomputation and cached decoding: ``forward(ids, cache)``
+embeds the new positions ``[cache.length, cache.length + n)``, writes their keys and values into
+the preallocated cache, and attends over everything up to them through the rows of each layer's
+mask that those positions need.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import RudolphConfig, get_config
+from .masks import MASK_KINDS, build_mask, layer_mask_kind
+
+LAYERNORM_EPS = 1e-5
+ATTENTION_CLAMP = 65504.0  # the attention output is clamped to the fp16 range
+
+
+class KVCache:
+    """Static keys and values of every layer, ``(layers, b, heads, S, head_dim)``, filled left to right."""
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor, length: int = 0):
+        self.keys, self.values, self.length = keys, values, length
+
+    @classmethod
+    def allocate(cls, config: RudolphConfig, batch_size: int, device, dtype) -> KVCache:
+        heads = config.num_attention_heads
+        shape = (config.num_layers, batch_size, heads, config.seq_length, config.hidden_size // heads)
+        return cls(torch.empty(shape, device=device, dtype=dtype), torch.empty(shape, device=device, dtype=dtype))
+
+    @property
+    def batch_size(self) -> int:
+        return self.keys.shape[1]
+
+    def select(self, index: torch.Tensor) -> KVCache:
+        """A new cache whose batch row j is this cache's row ``index[j]`` (to branch one prefix)."""
+        return KVCache(self.keys.index_select(1, index), self.values.index_select(1, index), self.length)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, config: RudolphConfig):
+        super().__init__()
+        self.heads = config.num_attention_heads
+        self.head_dim = config.hidden_size // self.heads
+        self.query_key_value = nn.Linear(config.hidden_size, 3 * config.hidden_size)
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.attention_dropout = config.attention_dropout_prob
+        self.output_dropout = nn.Dropout(config.output_dropout_prob)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache: KVCache | None, layer: int) -> torch.Tensor:
+        b, t, h = x.shape
+        q, k, v = self.query_key_value(x).split(h, dim=-1)
+        q, k, v = (z.view(b, t, self.heads, self.head_dim).transpose(1, 2) for z in (q, k, v))
+        if cache is not None:
+            start = cache.length
+            cache.keys[layer, :, :, start:start + t] = k
+            cache.values[layer, :, :, start:start + t] = v
+            k = cache.keys[layer, :, :, :start + t]
+            v = cache.values[layer, :, :, :start + t]
+        # The reference scales q before the product (CogView PB-relax order, safe in fp16) and writes
+        # -10000 into masked scores; every query sees at least itself, so a boolean mask (exp -> 0)
+        # gives the same probabilities.
+        y = F.scaled_dot_product_attention(q / math.sqrt(self.head_dim), k, v, attn_mask=mask, scale=1.0,
+                                           dropout_p=self.attention_dropout if self.training else 0.0)
+        y = y.transpose(1, 2).reshape(b, t, h)
+        return self.output_dropout(self.dense(y).clamp(-ATTENTION_CLAMP, ATTENTION_CLAMP))
+
+
+class MLP(nn.Module):
+    def __init__(self, config: RudolphConfig):
+        super().__init__()
+        self.dense_h_to_4h = nn.Linear(config.hidden_size, 4 * config.hidden_size)
+        self.dense_4h_to_h = nn.Linear(4 * config.hidden_size, config.hidden_size)
+        self.dropout = nn.Dropout(config.output_dropout_prob)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # GELU, tanh approximation: 0.5x(1 + tanh(0.79788456 x (1 + 0.044715 x^2))).
+        return self.dropout(self.dense_4h_to_h(F.gelu(self.dense_h_to_4h(x), approximate="tanh")))
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm block with CogView sandwich norms before each residual addition."""
+
+    def __init__(self, config: RudolphConfig):
+        super().__init__()
+        h = config.hidden_size
+        self.input_layernorm = nn.LayerNorm(h, eps=LAYERNORM_EPS)
+        self.attention = SelfAttention(config)
+        self.post_attention_layernorm = nn.LayerNorm(h, eps=LAYERNORM_EPS)
+        self.mlp = MLP(config)
+        self.sandwich = config.cogview_sandwich_layernorm
+        if self.sandwich:
+            self.before_first_addition_layernorm = nn.LayerNorm(h, eps=LAYERNORM_EPS)
+            self.before_second_addition_layernorm = nn.LayerNorm(h, eps=LAYERNORM_EPS)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache: KVCache | None, layer: int) -> torch.Tensor:
+        a = self.attention(self.input_layernorm(x), mask, cache, layer)
+        if self.sandwich:
+            a = self.before_first_addition_layernorm(a)
+        x = x + a
+        f = self.mlp(self.post_attention_layernorm(x))
+        if self.sandwich:
+            f = self.before_second_addition_layernorm(f)
+        return x + f
+
+
+class SparseTransformer(nn.Module):
+    def __init__(self, config: RudolphConfig):
+        super().__init__()
+        self.config = config
+        self.layers = nn.ModuleList(Block(config) for _ in range(config.num_layers))
+        self.final_layernorm = nn.LayerNorm(config.hidden_size, eps=LAYERNORM_EPS)
+        self.layer_mask_kinds = [layer_mask_kind(i, config.num_layers) for i in range(config.num_layers)]
+        # Published state dicts carry the four masks as buffers; keep the same keys.
+        for kind in MASK_KINDS:
+            self.register_buffer(kind, build_mask(kind, config))
+        self.register_load_state_dict_pre_hook(self._rebuild_masks)
+        self.gradient_checkpointing = False
+
+    def _rebuild_masks(self, module, state_dict, prefix, *args):
+        """Masks in a checkpoint are accepted whatever their shape and replaced by our own."""
+        for kind in MASK_KINDS:
+            current = getattr(self, kind)
+            device = "cpu" if current.is_meta else current.device
+            state_dict[prefix + kind] = build_mask(kind, self.config, device)
+
+    def forward(self, x: torch.Tensor, start: int, cache: KVCache | None) -> torch.Tensor:
+        end = start + x.shape[1]
+        for i, layer in enumerate(self.layers):
+            mask = getattr(self, self.layer_mask_kinds[i])[start:end, :end]
+            if self.gradient_checkpointing and self.training:
+                x = torch.utils.checkpoint.checkpoint(layer, x, mask, None, i, use_reentrant=False)
+            else:
+                x = layer(x, mask, cache, i)
+        if cache is not None:
+            cache.length = end
+        return self.final_layernorm(x)
+
+
+class Rudolph(nn.Module):
+    def __init__(self, config: RudolphConfig):
+        super().__init__()
+        self.config = c = config
+        h = c.hidden_size
+        self.text_embeddings = nn.Embedding(c.text_vocab, h)
+        self.image_embeddings = nn.Embedding(c.image_vocab, h)
+        self.l_text_pos_embeddings = nn.Embedding(c.l_text_seq_length + 1, h)
+        self.r_text_pos_embeddings = nn.Embedding(c.r_text_seq_length + 1, h)
+        self.image_row_embeddings = nn.Embedding(c.image_tokens_per_dim, h)
+        self.image_col_embeddings = nn.Embedding(c.image_tokens_per_dim, h)
+        self.transformer = SparseTransformer(c)
+        self.to_logits = nn.Sequential(nn.LayerNorm(h, eps=LAYERNORM_EPS), nn.Linear(h, c.text_vocab + c.image_vocab))
+        self.apply(_init_weights)
+
+    # -- embeddings ---------------------------------------------------------------------------
+    def _embed_left(self, ids: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        # Left padding trick: pad (0) at position i becomes id V_text - l + i.
+        pad_ids = self.config.text_vocab - self.config.l_text_seq_length + pos
+        ids = torch.where(ids == 0, pad_ids, ids)
+        return self.text_embeddings(ids) + self.l_text_pos_embeddings(pos)
+
+    def _embed_image(self, ids: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        m = self.config.image_tokens_per_dim
+        return self.image_embeddings(ids) + self.image_row_embeddings(pos // m) + self.image_col_embeddings(pos % m)
+
+    def _embed_right(self, ids: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        return self.text_embeddings(ids) + self.r_text_pos_embeddings(pos)
+
+    def embed(self, input_ids: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """Embeddings of tokens at absolute positions ``[start, start + n)``, across part borders."""
+        c = self.config
+        end = start + input_ids.shape[1]
+        parts = []
+        for part_start, part_end, embed in ((0, c.l_text_seq_length, self._embed_left),
+                                             (c.l_text_seq_length, c.l_text_seq_length + c.image_seq_length,
+                                              self._embed_image),
+                                             (c.l_text_seq_length + c.image_seq_length, c.seq_length,
+                                              self._embed_right)):
+            lo, hi = max(start, part_start), min(end, part_end)
+            if lo < hi:
+                pos = torch.arange(lo - part_start, hi - part_start, device=input_ids.device)
+                parts.append(embed(input_ids[:, lo - start:hi - start], pos))
+        return torch.cat(parts, dim=1)
+
+    # -- forward ------------------------------------------------------------------------------
+    def forward(self, input_ids: torch.Tensor, cache: KVCache | None = None, last_only: bool = False) -> torch.Tensor:
+        """Logits ``(b, n, V_text + V_img)`` for the ``n`` given tokens.
+
+        Without a cache ``input_ids`` is a prefix of the sequence starting at position 0. With a
+        cache it continues at ``cache.length`` and the cache advances. ``last_only`` computes the
+        head for the last position only (what decoding needs).
+        """
+        start = cache.length if cache is not None else 0
+        end = start + input_ids.shape[1]
+        if input_ids.shape[1] == 0 or end > self.config.seq_length:
+            raise ValueError(f"positions [{start}, {end}) are outside the sequence of {self.config.seq_length}")
+        x = self.embed(input_ids, start)
+        x = x * 0.1 + x.detach() * 0.9  # identity forward; embedding gradients scaled to 10%
+        x = self.transformer(x, start, cache)
+        if last_only:
+            x = x[:, -1:]
+        return self.to_logits(x)
+
+    def new_cache(self, batch_size: int) -> KVCache:
+        weight = self.text_embeddings.weight
+        return KVCache.allocate(self.config, batch_size, weight.device, weight.dtype)
+
+
+def _init_weights(module: nn.Module) -> None:
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, std=0.02)
+        if isinstance(module, nn.Linear):
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+def build_model(params) -> Rudolph:
+    """A RUDOLPH with random weights from official-style params (a dict, registry name or config)."""
+    return Rudolph(get_config(params))
