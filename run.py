@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""FBC2 container entry point: answer every sample of input.json with one RUDOLPH pipeline.
+
+Reads ../input/input.json (images relative to it) and writes ./output/predictions.json and
+./output/images/, as the FusionBrain Challenge 2.0 platform expects. Every input id always gets at
+least a text answer: the file is complete from the first second, rewritten atomically as work
+finishes, and the time-budget guard degrades (no images, then short answers, then option scoring
+only) so that the run ends inside --time-budget. Needs no network.
+
+Examples:
+  python3 run.py                                                   # the contract defaults
+  python3 run.py --input sample_input/input.json --output out --weights weights/tiny
+  torchrun --nproc_per_node 2 run.py --input ... --output out       # shard over 2 processes/GPUs
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_WEIGHTS = ROOT / "weights" / "demo"
+DEFAULT_BUDGET = 5 * 3600 - 20 * 60  # 5 h platform limit minus 20 min for loading and margin
+
+
+class Interrupted(Exception):
+    pass
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    io = p.add_argument_group("files")
+    io.add_argument("--input", type=Path, default=Path("../input/input.json"), help="FBC2 input.json (default: %(default)s)")
+    io.add_argument("--output", type=Path, default=Path("output"), help="output folder (default: %(default)s)")
+    io.add_argument("--weights", type=Path, default=None,
+                    help=f"weights directory (README, 'Weights directory'); default: {DEFAULT_WEIGHTS.relative_to(ROOT)}")
+    io.add_argument("--resume", action="store_true", help="continue a partial run in --output (nothing lost, nothing redone)")
+    io.add_argument("--overwrite", action="store_true", help="start over in an --output that already holds a run")
+    io.add_argument("--save-every", type=int, default=50, help="rewrite predictions.json after this many updates (default 50)")
+    run = p.add_argument_group("running")
+    run.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:1, ...")
+    run.add_argument("--dtype", choices=["auto", "fp32", "fp16", "bf16"], default="auto", help="auto: fp16 on GPU, fp32 on CPU")
+    run.add_argument("--batch-size", type=int, default=0, help="samples per batch (default 8 on GPU, 4 on CPU)")
+    run.add_argument("--time-budget", type=float, default=DEFAULT_BUDGET,
+                     help=f"seconds the whole run may take (default {DEFAULT_BUDGET}, 20 min under the 5 h limit)")
+    run.add_argument("--seed", type=int, default=0, help="seed of every sampled token (default 0)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--fail-on-error", action="store_true",
+                     help="exit 1 when the model fails mid-run (default: keep the complete file and exit 0)")
+    strategy = p.add_argument_group("answer strategies")
+    strategy.add_argument("--options", choices=["score", "generate"], default="score",
+                          help="score: rank the given options a) b) ... by likelihood and answer the best (default); "
+                               "generate: free generation as the baseline")
+    strategy.add_argument("--text-only-image", choices=["zeros", "generated"], default="zeros",
+                          help="image block for answering text-only samples: zeros, as fine-tuning trained them "
+                               "(default), or the generated image, as the baseline")
+    strategy.add_argument("--no-images", action="store_true", help="do not generate images for text-only samples")
+    strategy.add_argument("--max-answer-tokens", type=int, default=0, help="cap on generated answer tokens (0 = all right-text positions)")
+    strategy.add_argument("--answer-sampling", choices=["greedy", "baseline"], default="greedy",
+                          help="greedy (default) or the baseline's top-k 32, top-p 0.8")
+    eco = p.add_argument_group("eco2AI")
+    eco.add_argument("--country", default="RU", help="ISO alpha-2 code of the electricity region (default RU)")
+    eco.add_argument("--no-eco2ai", action="store_true", help="do not track emissions into output/emission.csv")
+    args = p.parse_args(argv)
+    if args.resume and args.overwrite:
+        p.error("--resume and --overwrite exclude each other")
+    if args.time_budget <= 0 or args.save_every < 1 or args.batch_size < 0 or args.max_answer_tokens < 0:
+        p.error("--time-budget and --save-every must be positive; --batch-size and --max-answer-tokens not negative")
+    return args
+
+
+def fail(message: str, code: int = 2):
+    print(f"run.py: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def pick_device(name: str):
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        fail(f"--device {name}: no CUDA device is available")
+    return device
+
+
+def distributed():
+    """(rank, world) under torchrun / the deepspeed launcher, (0, 1) otherwise."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    return rank, world
+
+
+def merge_rank_outputs(output: Path, ids: list[str], world: int) -> None:
+    """Rank 0: one predictions.json and one images/ folder from every rank's folder."""
+    from solution.fbc2_input import read_json_file
+    from solution.predictions import PREDICTIONS, atomic_write_json
+
+    merged, images = {}, output / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    for rank in range(world):
+        folder = output / "ranks" / f"rank{rank}"
+        part = read_json_file(folder / PREDICTIONS)
+        for sample_id, items in part.items():
+            for item in items:
+                if item["type"] == "image":
+                    src = folder / item["content"]
+                    if src.is_file():
+                        shutil.copyfile(src, output / item["content"])
+            merged[sample_id] = items
+    atomic_write_json(output / PREDICTIONS, {i: merged.get(i, [{"type": "text", "content": ""}]) for i in ids})
+
+
+def print_summary(stats, store, n_samples: int, elapsed: float, budget, interrupted: str | None) -> None:
+    answered = len(store.done["answer"])
+    lines = [f"samples: {n_samples}; answered: {answered}; placeholders: {n_samples - answered}; "
+             f"images generated: {len(store.done['image'])}"]
+    phases = ", ".join(f"{k} {v:.1f}s/{stats.samples.get(k, 0)}" for k, v in stats.seconds.items())
+    lines.append(f"time: {elapsed:.1f}s in all; by phase (seconds/samples): {phases or 'none'}")
+    if stats.levels:
+        lines.append("time budget degraded: " + ", ".join(f"'{level}' at {t}s" for t, level in stats.levels))
+    if stats.warnings:
+        lines.append("warnings: " + ", ".join(f"{k} x{v}" for k, v in stats.warnings.most_common()))
+    if interrupted:
+        lines.append(f"interrupted ({interrupted}): the file holds everything finished before it")
+    print("\n".join(lines), file=sys.stderr)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    warnings.filterwarnings("ignore", message="The pynvml package is deprecated")
+
+    from solution.fbc2_input import InputError, read_input
+
+    try:
+        parsed = read_input(args.input, load_images=False)
+    except InputError as e:
+        fail(str(e))
+    weights_dir = args.weights or DEFAULT_WEIGHTS
+    if args.weights is None and not DEFAULT_WEIGHTS.is_dir():
+        fail("no default weights bundled yet: pass --weights DIR (README, 'Weights directory'); "
+             "`python scripts/init_weights.py --config tiny --out weights/tiny` writes a random one")
+
+    import torch
+
+    from solution.budget import Budget
+    from solution.pipeline import Pipeline, RunOptions
+    from solution.predictions import STATE, PredictionStore
+    from solution.rudolph import BASELINE_TEXT_SAMPLING, GREEDY
+    from solution.weights import WeightsError, load_weights, resolve_weights
+
+    try:
+        resolve_weights(weights_dir)
+    except (WeightsError, ValueError) as e:
+        fail(str(e))
+
+    rank, world = distributed()
+    device = pick_device(args.device)
+    if world > 1:
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+        torch.distributed.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    ids = [s.id for s in parsed.samples]
+    samples = parsed.samples[rank::world]
+    out_dir = args.output if world == 1 else args.output / "ranks" / f"rank{rank}"
+
+    if (out_dir / STATE).exists() and not (args.resume or args.overwrite):
+        fail(f"{out_dir} already holds a run: pass --resume to continue it or --overwrite to start over")
+    if args.overwrite and args.output.exists() and rank == 0:
+        for name in ("predictions.json", STATE, "images", "ranks"):
+            target = args.output / name
+            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+    if world > 1:
+        torch.distributed.barrier()
+    store = PredictionStore(out_dir, [s.id for s in samples], save_every=args.save_every)
+    resumed = store.load_previous() if args.resume else 0
+    store.save()  # a complete file before anything else can go wrong
+    if resumed:
+        print(f"resuming: {resumed} samples already have work in {out_dir}", file=sys.stderr)
+
+    tracker = None
+    if not args.no_eco2ai and rank == 0:
+        from solution.emissions import start_tracker
+
+        try:
+            tracker = start_tracker("fbc2-inference", f"run.py on {len(ids)} samples, weights {weights_dir.name}",
+                                    args.output / "emission.csv", args.country)
+        except Exception as e:  # emissions are a report, never a reason to lose the run
+            print(f"run.py: eco2AI tracking off ({e})", file=sys.stderr)
+
+    def on_sigterm(signum, frame):
+        raise Interrupted("SIGTERM")
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    budget = Budget(seconds=args.time_budget - (time.monotonic() - started))
+    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}.get(args.dtype)
+    if dtype is None:
+        dtype = torch.float16 if device.type == "cuda" else torch.float32
+    options = RunOptions(
+        batch_size=args.batch_size or (8 if device.type == "cuda" else 4),
+        text_only_image=args.text_only_image, options=args.options, generate_images=not args.no_images,
+        max_answer_tokens=args.max_answer_tokens,
+        answer_sampling=GREEDY if args.answer_sampling == "greedy" else BASELINE_TEXT_SAMPLING,
+        seed=args.seed, progress=not args.no_progress)
+    interrupted, failed, stats = None, False, None
+    pipeline = None
+    try:
+        weights = load_weights(weights_dir, device=device, dtype=dtype)
+        torch.manual_seed(args.seed)
+        pipeline = Pipeline(weights, store, budget, options)
+        stats = pipeline.run(samples)
+    except (Interrupted, KeyboardInterrupt) as e:
+        interrupted = str(e) or type(e).__name__
+    except Exception:
+        failed = True
+        print("run.py: the model failed; keeping every answer made so far:\n" + traceback.format_exc(), file=sys.stderr)
+    finally:
+        store.save()
+    if pipeline is not None and stats is None:
+        stats = pipeline.stats
+    if world > 1:
+        torch.distributed.barrier()
+        if rank == 0:
+            merge_rank_outputs(args.output, ids, world)
+        torch.distributed.destroy_process_group()
+    if tracker is not None:
+        from solution.emissions import stop_tracker
+
+        stop_tracker(tracker)
+    if stats is not None:
+        print_summary(stats, store, len(samples), time.monotonic() - started, budget, interrupted)
+    return 1 if failed and args.fail_on_error else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

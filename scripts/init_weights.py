@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Write a complete weights directory with random weights: RUDOLPH at a registry configuration,
+a VQGAN of the matching size, and a BPE model trained on given or bundled texts.
+
+Random weights answer nonsense, but they run every code path at the real shapes: use them in tests
+and to check a configuration's speed and memory before real weights are at hand.
+
+  python scripts/init_weights.py --config tiny --out weights/tiny
+  python scripts/init_weights.py --config 2.7B-FBC2 --out /tmp/w27 --texts my_texts.txt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from solution.rudolph import CONFIGS, build_model, get_config  # noqa: E402
+from solution.rudolph.tokenizer import SPECIAL_TOKENS, train_bpe  # noqa: E402
+from solution.vqgan import build_vqgan, get_vqgan_config  # noqa: E402
+from solution.weights import write_weights_dir  # noqa: E402
+
+# The VQGAN each RUDOLPH configuration is paired with.
+VQGAN_FOR_CONFIG = {"tiny": "tiny"}
+DEFAULT_TEXTS = ROOT / "sample_input"
+
+
+def texts_from_fbc2_folder(folder: Path) -> list[str]:
+    """Every text string of an FBC2 folder's input.json and ground_truth.json."""
+    texts = []
+    for name in ("input.json", "ground_truth.json"):
+        path = folder / name
+        if not path.is_file():
+            continue
+        for items in json.loads(path.read_text(encoding="utf-8")).values():
+            for item in items if isinstance(items, list) else [items]:
+                if isinstance(item, dict) and item.get("type") == "text":
+                    content = item.get("content")
+                    texts.extend(content if isinstance(content, list) else [content])
+    return [t for t in texts if isinstance(t, str) and t.strip()]
+
+
+def load_texts(source: Path) -> list[str]:
+    if source.is_dir():
+        texts = texts_from_fbc2_folder(source)
+    elif source.is_file():
+        texts = [line for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+    else:
+        raise SystemExit(f"init_weights: texts not found: {source}")
+    if not texts:
+        raise SystemExit(f"init_weights: no texts in {source}")
+    return texts
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", required=True, choices=sorted(CONFIGS), help="RUDOLPH configuration")
+    p.add_argument("--out", required=True, type=Path, help="weights directory to write")
+    p.add_argument("--texts", type=Path, default=DEFAULT_TEXTS,
+                   help="a text file (one text per line) or an FBC2 folder to train the BPE on (default: sample_input/)")
+    p.add_argument("--bpe-vocab", type=int, default=0, help="BPE vocabulary size (default: what the texts and model allow, at most 1000)")
+    p.add_argument("--vqgan-config", default=None, help="VQGAN configuration (default: tiny for tiny, else sber-gumbelf8)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+
+    config = get_config(args.config)
+    room = config.vocab_size - len(SPECIAL_TOKENS)
+    bpe_vocab = args.bpe_vocab or min(1000, room)
+    if bpe_vocab > room:
+        raise SystemExit(f"init_weights: --bpe-vocab {bpe_vocab} leaves no room for the {len(SPECIAL_TOKENS)} task "
+                         f"tokens in vocab_size {config.vocab_size}")
+    vqgan_name = args.vqgan_config or VQGAN_FOR_CONFIG.get(args.config, "sber-gumbelf8")
+    vqgan_config = get_vqgan_config(vqgan_name)
+    if vqgan_config["n_embed"] != config.image_vocab_size:
+        raise SystemExit(f"init_weights: VQGAN {vqgan_name} has {vqgan_config['n_embed']} codes, "
+                         f"config {args.config} expects {config.image_vocab_size}")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    texts = load_texts(args.texts)
+    print(f"training BPE ({bpe_vocab} tokens) on {len(texts)} texts from {args.texts}")
+    try:
+        train_bpe(texts, args.out / "bpe.model", bpe_vocab)
+    except Exception as e:  # youtokentome raises plain ValueError/RuntimeError with its own words
+        raise SystemExit(f"init_weights: BPE training failed ({e}); try a smaller --bpe-vocab or more texts") from None
+
+    torch.manual_seed(args.seed)
+    print(f"building RUDOLPH {args.config} and VQGAN {vqgan_name} with random weights")
+    model = build_model(config)
+    vqgan = build_vqgan(vqgan_config["ddconfig"], vqgan_config["n_embed"], vqgan_config["embed_dim"])
+    write_weights_dir(args.out, model, args.out / "bpe.model", vqgan, vqgan_config)
+    n = sum(p.numel() for p in model.parameters())
+    print(f"wrote {args.out}: RUDOLPH {n / 1e6:.1f}M parameters, image {config.image_tokens_per_dim * vqgan.downsample_factor}px")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Reading an FBC2 ``input.json``: every sample becomes texts plus at most one image, with a warning
+(never an exception) for anything odd in it.
+
+A sample is a list of items ``{"type": "text" | "image", "content": ...}`` (a single item object is
+accepted too). Texts are joined with spaces in order; the instruction may be its own item, glued to
+the next one, or absent, which needs no special handling. The last readable image is used (as the
+baseline does). Image paths are relative to the folder of ``input.json`` and refused when they
+leave it (absolute paths, ``..``, links pointing outside).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from .images import load_image
+
+MAX_TEXT_CHARS = 20_000  # longer texts keep their start and end (the tokenizer cuts further)
+
+
+class InputError(Exception):
+    """``input.json`` cannot be read at all: one line saying where and why."""
+
+
+@dataclass
+class Sample:
+    id: str
+    text: str = ""
+    texts: list[str] = field(default_factory=list)
+    image: Image.Image | None = None
+    image_path: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def has_image(self) -> bool:
+        return self.image is not None
+
+
+@dataclass
+class ParsedInput:
+    path: Path
+    samples: list[Sample]
+
+    def warning_counts(self) -> Counter:
+        return Counter(w.split(":", 1)[0] for s in self.samples for w in s.warnings)
+
+
+def read_json_file(path: Path) -> object:
+    """JSON from ``path`` or an InputError with the file and position of the problem."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+
+
+def _clip_text(text: str) -> str:
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    head = MAX_TEXT_CHARS // 4
+    return text[:head] + " " + text[-(MAX_TEXT_CHARS - head):]
+
+
+def _text_of(content: object, sample: Sample) -> str | None:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(isinstance(c, str) for c in content):
+        sample.warnings.append("non-string text: a list of strings, joined")
+        return " ".join(content)
+    if isinstance(content, (int, float)) and not isinstance(content, bool):
+        sample.warnings.append(f"non-string text: {type(content).__name__} used as text")
+        return str(content)
+    sample.warnings.append(f"non-string text: {type(content).__name__} ignored")
+    return None
+
+
+def resolve_image_path(root: Path, content: object) -> tuple[Path | None, str | None]:
+    """The image file for ``content`` inside ``root``, or (None, reason)."""
+    if not isinstance(content, str) or not content.strip():
+        return None, "bad image item: content is not a path"
+    rel = Path(content.strip())
+    if rel.is_absolute() or ".." in rel.parts:
+        return None, f"refused image path: {content!r} leaves the input folder"
+    path = root / rel
+    try:
+        resolved, root_resolved = path.resolve(), root.resolve()
+    except (OSError, RuntimeError):
+        return None, f"refused image path: {content!r} cannot be resolved"
+    if root_resolved not in resolved.parents:
+        return None, f"refused image path: {content!r} leaves the input folder"
+    if not resolved.is_file():
+        return None, f"missing image: {content}"
+    return resolved, None
+
+
+def read_sample_image(path: Path, content: str, sample: Sample) -> Image.Image | None:
+    try:
+        if path.stat().st_size == 0:
+            sample.warnings.append(f"unreadable image: {content} is empty")
+            return None
+        img = load_image(path)
+    except Exception as e:  # Pillow raises many kinds for broken files
+        sample.warnings.append(f"unreadable image: {content} ({type(e).__name__})")
+        return None
+    w, h = img.size
+    if min(w, h) < 8 or max(w, h) > 20 * min(w, h):
+        sample.warnings.append(f"odd image: {content} is {w}x{h}, centre-cropped anyway")
+    return img
+
+
+def parse_sample(sample_id: str, value: object, root: Path, load_images: bool = True) -> Sample:
+    sample = Sample(id=sample_id)
+    items = [value] if isinstance(value, dict) else value
+    if not isinstance(items, list):
+        sample.warnings.append(f"bad sample: expected a list of items, got {type(value).__name__}")
+        return sample
+    texts, images = [], []
+    for item in items:
+        if not isinstance(item, dict) or "type" not in item:
+            sample.warnings.append("bad item: not an object with a type")
+            continue
+        kind = item.get("type")
+        if kind == "text":
+            text = _text_of(item.get("content"), sample)
+            if text is not None and text.strip():
+                texts.append(text.strip())
+        elif kind == "image":
+            images.append(item.get("content"))
+        else:
+            sample.warnings.append(f"unknown item type: {kind!r} ignored")
+    if len(images) > 1:
+        sample.warnings.append(f"several images: {len(images)}, the last readable one is used")
+    for content in reversed(images):
+        path, problem = resolve_image_path(root, content)
+        if problem:
+            sample.warnings.append(problem)
+            continue
+        if not load_images:  # only the path now; the pipeline reads it when it needs it
+            sample.image_path = str(path)
+            break
+        img = read_sample_image(path, content, sample)
+        if img is not None:
+            sample.image, sample.image_path = img, str(path)
+            break
+    sample.texts = texts
+    sample.text = _clip_text(" ".join(texts))
+    if len(" ".join(texts)) > MAX_TEXT_CHARS:
+        sample.warnings.append(f"huge text: {len(' '.join(texts))} characters, the middle is cut")
+    if not sample.text and sample.image is None and sample.image_path is None:
+        sample.warnings.append("empty sample: no text and no image")
+    return sample
+
+
+def read_input(path: str | Path, load_images: bool = True) -> ParsedInput:
+    """Parse ``input.json``; raises InputError only when the file itself is unusable."""
+    path = Path(path)
+    data = read_json_file(path)
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object of samples keyed by id, got {type(data).__name__}")
+    root = path.parent
+    samples = [parse_sample(str(key), value, root, load_images) for key, value in data.items()]
+    return ParsedInput(path, samples)

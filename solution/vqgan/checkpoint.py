@@ -1,0 +1,124 @@
+"""Loading VQGAN weights: the Sber Lightning checkpoint, plain state dicts and safetensors."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .configs import get_vqgan_config
+from .model import VQGAN, build_vqgan
+
+# Entries of a taming training checkpoint that are not part of the autoencoder (the perceptual loss
+# and discriminator weights). They are dropped without a word.
+NON_MODEL_PREFIXES = ("loss.",)
+
+
+class VQGANCheckpointError(RuntimeError):
+    """The checkpoint does not fit the VQGAN configuration (missing keys or wrong shapes)."""
+
+
+def _read_torch(path: Path) -> Any:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        pass
+    # Lightning checkpoints may pickle hyper-parameter objects; the file is the user's own.
+    warnings.warn(f"{path.name}: not a plain tensor checkpoint, loading it with full unpickling", stacklevel=4)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except (ModuleNotFoundError, AttributeError) as e:
+        raise VQGANCheckpointError(
+            f"{path}: the checkpoint pickles objects whose code is not installed ({e}); "
+            "re-save its state dict as .safetensors or .pt with the tensors only"
+        ) from e
+
+
+def _read_safetensors(path: Path) -> Any:
+    from safetensors.torch import load_file
+
+    return load_file(str(path), device="cpu")
+
+
+# file suffix -> reader; anything else is read with torch.load (.ckpt, .pt, .pth, .bin)
+READERS = {".safetensors": _read_safetensors}
+
+# Wrappers around the GumbelVQ keys: ruDALL-E's VQGanGumbelVAE holds the GumbelVQ as `model`.
+WRAPPER_PREFIXES = ("model.",)
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of a checkpoint file: a Lightning ``{"state_dict": {...}}`` is unwrapped and a
+    prefix shared by every key (``model.``) is stripped."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"VQGAN checkpoint not found: {path}")
+    obj = READERS.get(path.suffix, _read_torch)(path)
+    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise VQGANCheckpointError(f"{path}: no state dict of tensors found")
+    for prefix in WRAPPER_PREFIXES:
+        if obj and all(k.startswith(prefix) for k in obj):
+            obj = {k[len(prefix):]: v for k, v in obj.items()}
+    return obj
+
+
+def _listing(keys) -> str:
+    return "".join(f"\n    {k}" for k in sorted(keys))
+
+
+def check_state_dict(model: VQGAN, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The model's entries of ``state_dict``; raises :class:`VQGANCheckpointError` naming every
+    missing or wrongly shaped key. Non-model (``loss.*``) entries are dropped, other unknown
+    entries are dropped with a warning."""
+    expected = model.state_dict()
+    state_dict = {k: v for k, v in state_dict.items() if not k.startswith(NON_MODEL_PREFIXES)}
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    wrong_shape = [
+        f"{k}: checkpoint {tuple(state_dict[k].shape)}, model {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state_dict and state_dict[k].shape != v.shape
+    ]
+    if missing or wrong_shape:
+        message = "VQGAN checkpoint does not match the configuration."
+        if missing:
+            message += f"\n  {len(missing)} missing key(s):{_listing(missing)}"
+        if wrong_shape:
+            message += f"\n  {len(wrong_shape)} key(s) with the wrong shape:{_listing(wrong_shape)}"
+        if unexpected:
+            message += f"\n  {len(unexpected)} unexpected key(s):{_listing(unexpected)}"
+        raise VQGANCheckpointError(message)
+    if unexpected:
+        warnings.warn(f"ignoring {len(unexpected)} unexpected VQGAN checkpoint key(s):{_listing(unexpected)}",
+                      stacklevel=3)
+    return {k: state_dict[k] for k in expected}
+
+
+def load_vqgan(
+    checkpoint_path: str | Path,
+    config: str | dict = "sber-gumbelf8",
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> VQGAN:
+    """A VQGAN in eval mode with the weights of ``checkpoint_path``.
+
+    ``config``: a name in ``VQGAN_CONFIGS`` or a dict
+    ``{"ddconfig": ..., "n_embed": ..., "embed_dim": ...}``. The file may be the Sber Lightning
+    checkpoint (``{"state_dict": ...}`` with ``loss.*`` extras), a plain state dict (``.pt``/``.bin``)
+    or ``.safetensors``. Torch files are read with ``weights_only=True`` first; one that pickles other
+    objects (Lightning hyper-parameters) is then unpickled in full, with a warning: load only files
+    you trust.
+    """
+    if isinstance(config, str):
+        config = get_vqgan_config(config)
+    state_dict = read_state_dict(checkpoint_path)
+    # Build without allocating random weights, then adopt the checkpoint's tensors.
+    with torch.device("meta"):
+        model = build_vqgan(config["ddconfig"], config["n_embed"], config["embed_dim"])
+    model.load_state_dict(check_state_dict(model, state_dict), strict=True, assign=True)
+    return model.to(device=device, dtype=dtype).eval()
