@@ -15,6 +15,18 @@ cd "$(dirname "$0")/.."
 
 TORCH_VERSION="${TORCH_VERSION:-2.13.0}"
 MODE=venv
+
+# System packages: a font with Cyrillic glyphs (synthetic TRitW images) and Java (pycocoevalcap).
+need=()
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+  else
+    echo "install.sh: please install ${need[*]} (needs root and apt-get)" >&2
+  fi
+fi
 [ "${1:-}" = "--system" ] && MODE=system
 
 if [ "$MODE" = venv ]; then

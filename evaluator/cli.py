@@ -1,0 +1,237 @@
+"""`python -m evaluator {score,leaderboard,co2,tasks}`: the offline FBC2 evaluator's command line.
+
+Exit status: 0 on success; 1 when --strict finds missing or malformed predictions; 2 for a usage
+error or an unreadable file (reported as one line, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from evaluator.fbc2_files import InputError
+
+EXIT_OK, EXIT_STRICT, EXIT_INPUT = 0, 1, 2
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _registry(args):
+    from evaluator.tasks import load_registry, with_hidden_metrics
+
+    registry = load_registry(args.tasks)
+    assignments = {}
+    for item in args.hidden_metric or []:
+        name, sep, metric = item.partition("=")
+        if not sep:
+            raise InputError(f"--hidden-metric expects NAME=METRIC, got {item!r}")
+        assignments[name.strip()] = metric.strip()
+    return with_hidden_metrics(registry, assignments) if assignments else registry
+
+
+def _options(args):
+    from evaluator.context import ScoreOptions
+
+    return ScoreOptions(clip_weights=args.clip_weights, inception_weights=args.inception_weights,
+                        ruwordnet=args.ruwordnet, device=args.device, extras=not args.no_extras,
+                        progress=not args.quiet)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ground-truth", required=True, metavar="FILE",
+                        help="ground_truth.json (also called output.json); image paths relative to its folder")
+    parser.add_argument("--task-ids", required=True, metavar="FILE",
+                        help="sample_ids.json mapping each sample id to its task id")
+    parser.add_argument("--input", metavar="FILE",
+                        help="input.json; needed for CLIP (captioning images, generation captions)")
+    parser.add_argument("--tasks", metavar="FILE", help="task registry JSON (default: the packaged evaluator/tasks.json)")
+    parser.add_argument("--hidden-metric", action="append", metavar="NAME=METRIC",
+                        help="set a hidden task's metric, e.g. Hidden1=vqa_meteor (repeatable)")
+    parser.add_argument("--clip-weights", metavar="DIR", help="local ruCLIP ruclip-vit-large-patch14-336 folder")
+    parser.add_argument("--inception-weights", metavar="FILE", help="local pt_inception-2015-12-05 weights for FID")
+    parser.add_argument("--ruwordnet", metavar="DB", help="RuWordNet SQLite database for METEOR's synonym stage")
+    parser.add_argument("--device", default="cpu", help="torch device for CLIP/FID (default: cpu)")
+    parser.add_argument("--no-extras", action="store_true", help="skip the non-official BLEU/ROUGE-L/CIDEr extras")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluator",
+        description="Offline FBC2 (AI Journey 2022) evaluator: the official metrics, the integral score, "
+                    "a local leaderboard and eco2AI CO2 reports.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Examples:\n"
+               "  python -m evaluator score --input in/input.json --ground-truth in/ground_truth.json \\\n"
+               "      --predictions output/predictions.json --task-ids in/sample_ids.json --json report.json\n"
+               "  python -m evaluator leaderboard --ground-truth gt.json --task-ids ids.json teamA teamB --html lb.html\n"
+               "  python -m evaluator co2 emission.csv --loss-log loss.csv --out-dir co2_report\n"
+               "  python -m evaluator tasks --write my_tasks.json")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    score = sub.add_parser("score", help="score one predictions.json",
+                           description="Score one submission. Prints a table; CLIP/FID parts without weights are "
+                                       "reported as not computed (never filled in) and the integral is marked partial.")
+    _add_common(score)
+    score.add_argument("--predictions", required=True, metavar="FILE",
+                       help="predictions.json; image paths relative to its folder and must stay inside it")
+    score.add_argument("--emissions", metavar="CSV", help="eco2AI emission.csv: adds the TargetValue CO2 to the report")
+    score.add_argument("--json", metavar="OUT", help="write the full report as JSON")
+    score.add_argument("--html", metavar="OUT", help="write a self-contained HTML report")
+    score.add_argument("--strict", action="store_true",
+                       help="exit with status 1 if any prediction is missing or malformed")
+    score.set_defaults(handler=run_score)
+
+    board = sub.add_parser("leaderboard", help="rank several teams' outputs",
+                           description="Score each DIR (predictions.json, images/, optional emission.csv and "
+                                       "name.txt) and rank by integral score, with the sustainability nomination.")
+    _add_common(board)
+    board.add_argument("directories", nargs="+", metavar="DIR", help="a team's output folder")
+    board.add_argument("--baseline", type=float, help="baseline integral score for the nomination (default 0.24)")
+    board.add_argument("--csv", metavar="OUT", help="write the leaderboard as CSV")
+    board.add_argument("--markdown", metavar="OUT", help="write the leaderboard as Markdown")
+    board.add_argument("--html", metavar="OUT", help="write a self-contained HTML page with image thumbnails")
+    board.add_argument("--json", metavar="OUT", help="write the leaderboard as JSON")
+    board.set_defaults(handler=run_leaderboard)
+
+    co2 = sub.add_parser("co2", help="summarise an eco2AI emission.csv and draw its plots",
+                         description="Totals, devices, region and the TargetValue row of an eco2AI CSV; draws "
+                                     "co2_per_epoch.png and loss_vs_co2.png (Pillow).")
+    co2.add_argument("emissions", metavar="emission.csv")
+    co2.add_argument("--loss-log", metavar="FILE",
+                     help="lines 'epoch,loss' (optional header); otherwise the 'loss' given to new_epoch() is used")
+    co2.add_argument("--out-dir", default=".", metavar="DIR", help="where the PNG plots go (default: .)")
+    co2.add_argument("--json", metavar="OUT", help="write the summary as JSON")
+    co2.set_defaults(handler=run_co2)
+
+    tasks = sub.add_parser("tasks", help="show the task registry or write a copy to edit",
+                           description="Show the task registry; --write copies it so hidden metrics can be set.")
+    tasks.add_argument("--tasks", metavar="FILE", help="registry to show (default: the packaged one)")
+    tasks.add_argument("--write", metavar="OUT", help="write the registry JSON to OUT")
+    tasks.set_defaults(handler=run_tasks)
+    return parser
+
+
+def run_score(args) -> int:
+    from evaluator.report_html import generation_pairs, render_score_html
+    from evaluator.report_text import render_score
+    from evaluator.scoring import score_files
+
+    registry = _registry(args)
+    report = score_files(args.ground_truth, args.predictions, args.task_ids, input_path=args.input,
+                         registry=registry, options=_options(args))
+    if args.emissions:
+        from evaluator.co2 import read_emissions, summarise
+
+        summary = summarise(read_emissions(args.emissions))
+        report["co2"] = {"target_value_co2_kg": (summary["target_value"] or {}).get("co2_kg"), "summary": summary}
+    print(render_score(report))
+    if args.json:
+        _write(args.json, json.dumps(report, ensure_ascii=False, indent=2))
+    if args.html:
+        from evaluator import fbc2_files as files
+
+        image_ids = [t.id for t in registry.tasks if t.output == "image"]
+        task_ids = files.load_task_ids(args.task_ids)
+        pairs = generation_pairs(files.load_json(args.ground_truth, "ground-truth"),
+                                 files.load_json(args.predictions, "predictions"),
+                                 os.path.dirname(os.path.abspath(args.ground_truth)),
+                                 os.path.dirname(os.path.abspath(args.predictions)),
+                                 [sid for sid, tid in task_ids.items() if tid in image_ids])
+        _write(args.html, render_score_html(report, pairs))
+    problems = report["problems"]["missing"] + report["problems"]["malformed"]
+    if args.strict and problems:
+        print(f"evaluator: --strict: {problems} missing or malformed predictions", file=sys.stderr)
+        return EXIT_STRICT
+    return EXIT_OK
+
+
+def run_leaderboard(args) -> int:
+    from evaluator import fbc2_files as files
+    from evaluator.leaderboard import build_leaderboard, render_csv, render_markdown, render_terminal
+
+    registry = _registry(args)
+    files.load_json(args.ground_truth, "ground-truth")  # fail once, early, on shared files
+    task_ids = files.load_task_ids(args.task_ids)
+    board = build_leaderboard(args.ground_truth, args.task_ids, args.directories, input_path=args.input,
+                              registry=registry, options=_options(args), baseline=args.baseline)
+    print(render_terminal(board))
+    if args.csv:
+        _write(args.csv, render_csv(board))
+    if args.markdown:
+        _write(args.markdown, render_markdown(board))
+    if args.json:
+        _write(args.json, json.dumps(board, ensure_ascii=False, indent=2))
+    if args.html:
+        from evaluator.report_html import leaderboard_pairs, render_leaderboard_html
+
+        _write(args.html, render_leaderboard_html(board, leaderboard_pairs(board, args.ground_truth, task_ids, registry)))
+    return EXIT_OK
+
+
+def run_co2(args) -> int:
+    from evaluator.co2 import draw_plots, read_emissions, read_loss_log, summarise
+    from evaluator.report_text import fmt
+
+    summary = summarise(read_emissions(args.emissions))
+    losses = read_loss_log(args.loss_log) if args.loss_log else None
+    written, skipped = draw_plots(summary, args.out_dir, losses)
+    target = summary["target_value"]
+    lines = [
+        f"rows: {summary['rows']}",
+        f"total energy: {fmt(summary['total_kwh'], 6)} kWh",
+        f"total CO2: {fmt(summary['total_co2_kg'], 6)} kg",
+        f"total duration: {fmt(summary['total_duration_s'], 1)} s",
+        f"projects: {', '.join(summary['projects']) or '-'}",
+        f"CPU: {'; '.join(summary['cpus']) or '-'}",
+        f"GPU: {'; '.join(summary['gpus']) or '-'}",
+        f"region: {', '.join(summary['regions']) or '-'}",
+        f"epoch rows: {len(summary['epochs'])}",
+    ]
+    if target is None:
+        lines.append("TargetValue row: none (no experiment_description contains 'TargetValue'; "
+                     "the submission has no sustainability value)")
+    else:
+        lines.append(f"TargetValue row (category value): CO2 {fmt(target['co2_kg'], 6)} kg, "
+                     f"{fmt(target['kwh'], 6)} kWh, {fmt(target['duration_s'], 1)} s - {target['experiment_description']}")
+    lines += [f"plot: {path}" for path in written] + [f"plot skipped: {reason}" for reason in skipped]
+    print("\n".join(lines))
+    if args.json:
+        _write(args.json, json.dumps({**summary, "plots": written, "plots_skipped": skipped}, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def run_tasks(args) -> int:
+    from evaluator.report_text import fmt, table
+    from evaluator.task_metrics import METRIC_OUTPUT
+    from evaluator.tasks import load_registry
+
+    registry = load_registry(args.tasks)
+    rows = [[t.id, t.name, t.kind, t.output or "-", t.metric or "(not set)", fmt(t.threshold, 2) if t.threshold else "-",
+             fmt(t.baseline, 2) if t.baseline is not None else "-", f"1/{registry.open_divisor if t.kind == 'open' else registry.hidden_divisor}"]
+            for t in registry.tasks]
+    print(table(["id", "name", "kind", "output", "metric", "threshold", "baseline", "weight"], rows))
+    print(f"\nmetrics: {', '.join(f'{m} ({o})' for m, o in METRIC_OUTPUT.items())}")
+    if args.write:
+        _write(args.write, json.dumps(registry.to_json(), ensure_ascii=False, indent=2) + "\n")
+        print(f"written: {args.write}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except InputError as error:
+        print(f"evaluator: error: {error}", file=sys.stderr)
+        return EXIT_INPUT

@@ -1,0 +1,162 @@
+"""Everything a task metric needs while scoring one submission: the loaded files, their folders,
+the optional model weights (loaded lazily, once) and the list of per-sample problems."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from evaluator import fbc2_files as files
+from evaluator.weights import WeightsMissing
+
+
+@dataclass
+class ScoreOptions:
+    clip_weights: str | None = None
+    inception_weights: str | None = None
+    ruwordnet: str | None = None
+    device: str = "cpu"
+    extras: bool = True
+    progress: bool = True
+
+
+@dataclass
+class ScoringContext:
+    ground_truth: dict
+    predictions: dict
+    inputs: dict | None
+    ground_truth_dir: str
+    predictions_dir: str
+    input_dir: str | None
+    options: ScoreOptions = field(default_factory=ScoreOptions)
+    synonyms: object | None = None
+    problems: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    _models: dict = field(default_factory=dict)
+
+    # ----- predictions -------------------------------------------------------------------------
+    def _problem(self, task: str, sample_id: str, kind: str, detail: str) -> None:
+        self.problems.append(files.Problem(sample_id, task, kind, detail))
+
+    def text_prediction(self, task: str, sample_id: str) -> str | None:
+        """The first text item's content, or None (and a recorded problem)."""
+        if sample_id not in self.predictions:
+            self._problem(task, sample_id, files.MISSING, "no prediction")
+            return None
+        content, kind, detail = files.first_item(self.predictions[sample_id], "text")
+        if kind is not None:
+            self._problem(task, sample_id, kind, detail)
+            return None
+        if not isinstance(content, str):
+            self._problem(task, sample_id, files.BAD_CONTENT, f"text content is {type(content).__name__}, not a string")
+            return None
+        return content
+
+    def image_prediction(self, task: str, sample_id: str) -> str | None:
+        """Absolute path of the first image item, checked to exist inside the submission folder."""
+        if sample_id not in self.predictions:
+            self._problem(task, sample_id, files.MISSING, "no prediction")
+            return None
+        content, kind, detail = files.first_item(self.predictions[sample_id], "image")
+        if kind is None:
+            path, kind, detail = files.resolve_inside(self.predictions_dir, content)
+            if kind is None:
+                return path
+        self._problem(task, sample_id, kind, detail)
+        return None
+
+    def open_image(self, path: str, task: str, sample_id: str, predicted: bool = True):
+        """An RGB PIL image, or None (a problem for predictions, a warning for reference images)."""
+        from PIL import Image
+
+        try:
+            with Image.open(path) as image:
+                return image.convert("RGB")
+        except Exception as error:  # Pillow raises many kinds for broken files
+            if predicted:
+                self._problem(task, sample_id, files.IMAGE_UNREADABLE, f"{os.path.basename(path)}: {error}")
+            else:
+                self.warnings.append(f"{task} sample {sample_id}: cannot read reference image {path}: {error}")
+            return None
+
+    # ----- reference data ----------------------------------------------------------------------
+    def golds(self, task: str, sample_id: str) -> list[str] | None:
+        answers = files.gold_answers(self.ground_truth.get(sample_id))
+        if not answers:
+            self.warnings.append(f"{task} sample {sample_id}: ground truth has no text answers; scored 0")
+            return None
+        return answers
+
+    def gold_image_path(self, task: str, sample_id: str) -> str | None:
+        content, kind, _ = files.first_item(self.ground_truth.get(sample_id), "image")
+        if kind is None:
+            path, kind, detail = files.resolve_inside(self.ground_truth_dir, content)
+            if kind is None:
+                return path
+            self.warnings.append(f"{task} sample {sample_id}: ground-truth image unusable ({detail})")
+        else:
+            self.warnings.append(f"{task} sample {sample_id}: ground truth has no image item")
+        return None
+
+    def input_image_path(self, task: str, sample_id: str) -> str | None:
+        if self.inputs is None or sample_id not in self.inputs:
+            return None
+        images = files.items_of_type(self.inputs[sample_id], "image")
+        if not images:
+            self.warnings.append(f"{task} sample {sample_id}: input has no image item")
+            return None
+        path, kind, detail = files.resolve_inside(self.input_dir, images[0])
+        if kind is not None:
+            self.warnings.append(f"{task} sample {sample_id}: input image unusable ({detail})")
+        return path
+
+    def caption(self, task: str, sample_id: str) -> str | None:
+        if self.inputs is None or sample_id not in self.inputs:
+            return None
+        return files.generation_caption(self.inputs[sample_id])
+
+    # ----- models (lazy, loaded once; a failure is remembered and re-raised) ------------------
+    def _model(self, key: str, loader):
+        if key not in self._models:
+            try:
+                self._models[key] = loader()
+            except WeightsMissing as error:
+                self._models[key] = error
+        value = self._models[key]
+        if isinstance(value, WeightsMissing):
+            raise value
+        return value
+
+    def clip_scorer(self):
+        def load():
+            if not self.options.clip_weights:
+                raise WeightsMissing("ruCLIP weights not given (--clip-weights DIR)")
+            try:
+                from evaluator.ruclip import load_ruclip
+            except ImportError as error:
+                raise WeightsMissing(f"ruCLIP model code unavailable ({error})") from None
+            try:
+                return load_ruclip(self.options.clip_weights, device=self.options.device)
+            except WeightsMissing:
+                raise
+            except Exception as error:  # a corrupt or foreign checkpoint: report it, do not crash
+                raise WeightsMissing(f"cannot load ruCLIP from {self.options.clip_weights}: {error}") from None
+
+        return self._model("clip", load)
+
+    def inception(self):
+        def load():
+            if not self.options.inception_weights:
+                raise WeightsMissing("FID InceptionV3 weights not given (--inception-weights FILE)")
+            try:
+                from evaluator.fid import load_inception
+            except ImportError as error:
+                raise WeightsMissing(f"FID model code unavailable ({error})") from None
+            try:
+                return load_inception(self.options.inception_weights, device=self.options.device)
+            except WeightsMissing:
+                raise
+            except Exception as error:  # a corrupt or foreign weight file: report it, do not crash
+                raise WeightsMissing(f"cannot load FID Inception from {self.options.inception_weights}: {error}") from None
+
+        return self._model("inception", load)

@@ -1,0 +1,138 @@
+"""Reading FBC2 JSON files (input, ground truth, predictions, sample ids) defensively.
+
+Unreadable files raise `InputError` with one clear sentence (the CLI prints it as one line).
+Problems with single predictions never raise: they are returned as `Problem`s, the sample
+scores 0, and the report counts them (`--strict` turns them into a non-zero exit).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+# Kinds of per-sample prediction problems (the report counts each kind).
+MISSING = "missing"  # the sample id is not in predictions.json
+NOT_A_LIST = "not_a_list"  # the value is neither a list of items nor one item object
+BAD_ITEM = "bad_item"  # an item is not an object with "type" and "content"
+NO_MATCHING_ITEM = "no_matching_item"  # no item of the task's output type
+BAD_CONTENT = "bad_content"  # the first matching item's content is not a string
+IMAGE_MISSING = "image_missing"  # the image file does not exist
+IMAGE_OUTSIDE = "image_outside"  # the image path leaves the submission folder
+IMAGE_UNREADABLE = "image_unreadable"  # the image file exists but Pillow cannot read it
+
+PROBLEM_KINDS = (MISSING, NOT_A_LIST, BAD_ITEM, NO_MATCHING_ITEM, BAD_CONTENT, IMAGE_MISSING, IMAGE_OUTSIDE,
+                 IMAGE_UNREADABLE)
+
+
+class InputError(Exception):
+    """A file cannot be used at all (absent, not JSON, wrong top-level shape)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    sample_id: str
+    task: str
+    kind: str
+    detail: str
+
+    def message(self) -> str:
+        return f"{self.task} sample {self.sample_id}: {self.kind} ({self.detail})"
+
+
+def load_json(path: str, what: str) -> dict:
+    """Load a JSON object keyed by sample id; raise InputError with a one-line reason otherwise."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        raise InputError(f"{what} file not found: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"{what} path is a directory, not a JSON file: {path}") from None
+    except UnicodeDecodeError as error:
+        raise InputError(f"{what} file is not UTF-8 text: {path} ({error.reason})") from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"{what} file is not valid JSON: {path} (line {error.lineno}, column {error.colno}: {error.msg})") from None
+    except OSError as error:
+        raise InputError(f"cannot read {what} file {path}: {error.strerror or error}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{what} file must hold a JSON object keyed by sample id, found {type(data).__name__}: {path}")
+    return data
+
+
+def load_task_ids(path: str) -> dict[str, int]:
+    """sample_ids.json: {"<sample id>": <task id>}; task ids may be ints or digit strings."""
+    raw = load_json(path, "task-ids")
+    task_ids: dict[str, int] = {}
+    for sample_id, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+            raise InputError(f"task-ids file {path}: sample {sample_id!r} has task id {value!r}, expected an integer")
+        task_ids[str(sample_id)] = int(value)
+    return task_ids
+
+
+def as_items(value) -> list | None:
+    """A sample's value as a list of items: a list stays a list, one item object becomes [item]."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict) and "type" in value:
+        return [value]
+    return None
+
+
+def first_item(value, item_type: str) -> tuple[object | None, str | None, str]:
+    """(content of the first item of `item_type`, problem kind or None, detail)."""
+    items = as_items(value)
+    if items is None:
+        return None, NOT_A_LIST, f"value is {type(value).__name__}, expected a list of items"
+    for item in items:
+        if not isinstance(item, dict) or "type" not in item or "content" not in item:
+            return None, BAD_ITEM, f"item {str(item)[:60]!r} is not an object with 'type' and 'content'"
+        if item["type"] == item_type:
+            return item["content"], None, ""
+    return None, NO_MATCHING_ITEM, f"no item of type {item_type!r}"
+
+
+def items_of_type(value, item_type: str) -> list:
+    """Contents of every item of `item_type` (used for the input's caption and image)."""
+    items = as_items(value) or []
+    return [item["content"] for item in items if isinstance(item, dict) and item.get("type") == item_type]
+
+
+def gold_answers(value) -> list[str] | None:
+    """The acceptable answers of a text ground-truth sample (a list, or a bare string)."""
+    content, problem, _ = first_item(value, "text")
+    if problem is not None:
+        return None
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list) and all(isinstance(c, (str, int, float)) and not isinstance(c, bool) for c in content):
+        return [str(c) for c in content]  # a bare number in a published answer list counts as its text
+    return None
+
+
+def resolve_inside(folder: str, relative: str) -> tuple[str | None, str | None, str]:
+    """Resolve an image path against `folder`; refuse absolute paths and paths leaving it."""
+    if not isinstance(relative, str) or not relative:
+        return None, BAD_CONTENT, f"image content {relative!r} is not a path"
+    root = os.path.realpath(folder)
+    if os.path.isabs(relative):
+        return None, IMAGE_OUTSIDE, f"absolute path {relative!r}"
+    path = os.path.realpath(os.path.join(root, relative))
+    if os.path.commonpath([root, path]) != root:
+        return None, IMAGE_OUTSIDE, f"{relative!r} leaves {folder}"
+    if not os.path.isfile(path):
+        return None, IMAGE_MISSING, f"{relative!r} not found in {folder}"
+    return path, None, ""
+
+
+def generation_caption(input_value) -> str | None:
+    """The caption of an ImageGeneration input: the second text item when there are two,
+    otherwise the text after the first ". " of the only item (the whole text if there is none)."""
+    texts = [t for t in items_of_type(input_value, "text") if isinstance(t, str)]
+    if len(texts) >= 2:
+        return texts[1]
+    if len(texts) == 1:
+        head, sep, tail = texts[0].partition(". ")
+        return tail if sep else head
+    return None

@@ -1,0 +1,150 @@
+"""`python -m evaluator`: exit codes, one-line errors, --json schema, --strict, the other commands."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from evaluator_fixtures import row, text, write_emissions
+
+from evaluator.cli import main
+
+
+def score_args(fbc2_set, predictions_path, *extra):
+    return ["score", "--input", str(fbc2_set.input_path), "--ground-truth", str(fbc2_set.gt_path),
+            "--predictions", str(predictions_path), "--task-ids", str(fbc2_set.task_ids_path), "--quiet", *extra]
+
+
+def test_score_json_schema_and_html(fbc2_set, tmp_path, capsys):
+    predictions = fbc2_set.write_predictions(fbc2_set.perfect_predictions())
+    out_json, out_html = tmp_path / "r" / "report.json", tmp_path / "report.html"
+    assert main(score_args(fbc2_set, predictions, "--json", str(out_json), "--html", str(out_html))) == 0
+    report = json.loads(out_json.read_text(encoding="utf-8"))
+    assert set(report["tasks"]) == {"TextQA", "MathQA", "ImageGeneration", "ImageCaptioning", "VisualQA", "TRitW",
+                                    "Hidden1", "Hidden2", "Hidden3", "Hidden4", "Hidden5", "Hidden6"}
+    for entry in report["tasks"].values():
+        assert {"score", "n", "missing", "components"} <= set(entry)
+    assert isinstance(report["integral"], float) and report["partial"] is True
+    assert report["thresholds"]["TextQA"] is True and report["thresholds"]["ImageGeneration"] is None
+    page = out_html.read_text(encoding="utf-8")
+    assert page.count("data:image/jpeg;base64,") == 4  # 2 generated + 2 ground-truth thumbnails
+    assert "NON-OFFICIAL" in page
+    printed = capsys.readouterr().out
+    assert "Integral score S = 0.2667 (PARTIAL)" in printed and "NOT COMPUTED" in printed
+
+
+def test_strict_exit_code_on_problems(fbc2_set, capsys):
+    predictions = fbc2_set.perfect_predictions()
+    predictions["1"] = "not a list"
+    del predictions["3"]
+    path = fbc2_set.write_predictions(predictions)
+    assert main(score_args(fbc2_set, path)) == 0
+    assert main(score_args(fbc2_set, path, "--strict")) == 1
+    captured = capsys.readouterr()
+    assert "--strict: 2 missing or malformed predictions" in captured.err
+    assert "1 missing, 1 malformed" in captured.out
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{broken", "predictions file is not valid JSON"),
+    ("[1, 2]", "must hold a JSON object"),
+    (b"\xff\xfe\x00", "not UTF-8"),
+])
+def test_unreadable_predictions_give_one_error_line(fbc2_set, content, message):
+    path = fbc2_set.root / "output" / "predictions.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "evaluator", *score_args(fbc2_set, path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and message in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_missing_files_and_bad_task_ids(fbc2_set, capsys):
+    assert main(score_args(fbc2_set, fbc2_set.root / "nowhere.json")) == 2
+    assert "predictions file not found" in capsys.readouterr().err
+    fbc2_set.task_ids_path.write_text(json.dumps({"0": "TextQA"}), encoding="utf-8")
+    path = fbc2_set.write_predictions({})
+    assert main(score_args(fbc2_set, path)) == 2
+    assert "expected an integer" in capsys.readouterr().err
+
+
+def test_hidden_metric_option(fbc2_set, tmp_path):
+    from evaluator_fixtures import write_json
+
+    fbc2_set.ground_truth["12"] = text(["Вход"])
+    fbc2_set.task_ids["12"] = 7
+    write_json(fbc2_set.gt_path, fbc2_set.ground_truth)
+    write_json(fbc2_set.task_ids_path, fbc2_set.task_ids)
+    predictions = fbc2_set.perfect_predictions()
+    predictions["12"] = text("Вход")
+    path = fbc2_set.write_predictions(predictions)
+    out = tmp_path / "r.json"
+    assert main(score_args(fbc2_set, path, "--hidden-metric", "Hidden2=tritw_ned", "--json", str(out))) == 0
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["tasks"]["Hidden2"]["score"] == 1.0
+    assert report["integral"] == pytest.approx(4 / 15 + 1 / 10)
+    assert main(score_args(fbc2_set, path, "--hidden-metric", "Hidden2")) == 2
+
+
+def test_score_with_emissions(fbc2_set, tmp_path):
+    path = fbc2_set.write_predictions(fbc2_set.perfect_predictions())
+    emissions = write_emissions(tmp_path / "emission.csv", [row("r", "x TargetValue", "N/A", "5", "0.1", "0.042")])
+    out = tmp_path / "r.json"
+    assert main(score_args(fbc2_set, path, "--emissions", emissions, "--json", str(out))) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["co2"]["target_value_co2_kg"] == pytest.approx(0.042)
+
+
+def test_leaderboard_command_writes_every_format(fbc2_set, tmp_path, capsys):
+    fbc2_set.write_predictions(fbc2_set.perfect_predictions("teamA"), "teamA")
+    fbc2_set.write_predictions({"0": text("a")}, "teamB")
+    outputs = {flag: tmp_path / f"board.{ext}" for flag, ext in
+               (("--csv", "csv"), ("--markdown", "md"), ("--html", "html"), ("--json", "json"))}
+    args = ["leaderboard", "--ground-truth", str(fbc2_set.gt_path), "--task-ids", str(fbc2_set.task_ids_path),
+            "--quiet", str(fbc2_set.root / "teamA"), str(fbc2_set.root / "teamB")]
+    for flag, path in outputs.items():
+        args += [flag, str(path)]
+    assert main(args) == 0
+    assert capsys.readouterr().out.splitlines()[2].split()[:3] == ["1", "teamA", "0.2667"]
+    assert outputs["--csv"].read_text(encoding="utf-8").splitlines()[2].startswith("2,teamB,0.0333")  # 0.5/15
+    assert "| 1 | teamA |" in outputs["--markdown"].read_text(encoding="utf-8")
+    assert "data:image/jpeg;base64," in outputs["--html"].read_text(encoding="utf-8")
+    assert json.loads(outputs["--json"].read_text(encoding="utf-8"))["baseline"] == 0.24
+
+
+def test_co2_command(tmp_path, capsys):
+    emissions = write_emissions(tmp_path / "emission.csv", [
+        row("r", "m TargetValue", "epoch: 1, loss: 2.0, ", "10", "0.1", "0.05"),
+        row("r", "m TargetValue", "epoch: 2, loss: 1.0, ", "10", "0.1", "0.07"),
+    ])
+    assert main(["co2", emissions, "--out-dir", str(tmp_path / "plots"), "--json", str(tmp_path / "s.json")]) == 0
+    out = capsys.readouterr().out
+    assert "total CO2: 0.120000 kg" in out and "TargetValue row (category value): CO2 0.070000 kg" in out
+    assert (tmp_path / "plots" / "co2_per_epoch.png").is_file() and (tmp_path / "plots" / "loss_vs_co2.png").is_file()
+    assert main(["co2", str(tmp_path / "absent.csv")]) == 2
+
+
+def test_tasks_command_writes_an_editable_copy(tmp_path, capsys):
+    out = tmp_path / "tasks.json"
+    assert main(["tasks", "--write", str(out)]) == 0
+    assert "Hidden6" in capsys.readouterr().out
+    assert main(["tasks", "--tasks", str(out)]) == 0
+
+
+def test_help_mentions_every_command():
+    result = subprocess.run([sys.executable, "-m", "evaluator", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for command in ("score", "leaderboard", "co2", "tasks"):
+        assert command in result.stdout
+
+
+def test_unwritable_output_is_one_error_line(fbc2_set, tmp_path, capsys):
+    path = fbc2_set.write_predictions(fbc2_set.perfect_predictions())
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    assert main(score_args(fbc2_set, path, "--json", str(blocker / "report.json"))) == 2
+    assert "cannot write" in capsys.readouterr().err

@@ -1,0 +1,100 @@
+"""The leaderboard: ranking, the sustainability nomination rule, the renderings."""
+
+import csv
+import io
+import shutil
+
+import pytest
+from evaluator_fixtures import row, write_emissions
+
+from evaluator.context import ScoreOptions
+from evaluator.leaderboard import (
+    build_leaderboard,
+    nomination_threshold,
+    render_csv,
+    render_markdown,
+    render_terminal,
+    sustainable_winner,
+)
+from evaluator.report_html import leaderboard_pairs, render_leaderboard_html
+from evaluator.tasks import load_registry
+
+
+def test_nomination_on_a_constructed_example():
+    # scores above the baseline 0.24: M = [0.9, 0.9, 0.3, 0.3, 0.3] (0.2 is left out)
+    # mean = 2.7/5 = 0.54; deviations 0.36, 0.36, -0.24 x3
+    # population variance = (2*0.1296 + 3*0.0576)/5 = 0.432/5 = 0.0864; std = 0.293939
+    # nomination = 0.54 + 0.293939 = 0.833939
+    nomination, above = nomination_threshold([0.9, 0.9, 0.3, 0.3, 0.3, 0.2], baseline=0.24)
+    assert above == [0.9, 0.9, 0.3, 0.3, 0.3]
+    assert nomination == pytest.approx(0.54 + 0.0864 ** 0.5)
+    entries = [
+        {"team": "A", "integral": 0.9, "co2_kg": 12.0},
+        {"team": "B", "integral": 0.9, "co2_kg": 3.5},
+        {"team": "C", "integral": 0.3, "co2_kg": 0.1},  # lowest CO2 but below the nomination
+        {"team": "D", "integral": 0.2, "co2_kg": 0.01},
+    ]
+    assert sustainable_winner(entries, nomination)["team"] == "B"
+
+
+def test_no_score_above_baseline_means_no_nomination():
+    assert nomination_threshold([0.1, 0.24], baseline=0.24) == (None, [])  # 0.24 does not beat 0.24
+    assert sustainable_winner([{"team": "A", "integral": 0.1, "co2_kg": 1.0}], None) is None
+
+
+def test_winner_needs_a_known_co2():
+    entries = [{"team": "A", "integral": 0.9, "co2_kg": None}, {"team": "B", "integral": 0.8, "co2_kg": 2.0}]
+    assert sustainable_winner(entries, 0.7)["team"] == "B"
+
+
+@pytest.fixture
+def teams(fbc2_set):
+    """Three teams: perfect (4/15), half the text answers, and a broken predictions.json."""
+    perfect = fbc2_set.perfect_predictions("perfect")
+    fbc2_set.write_predictions(perfect, "perfect")
+    (fbc2_set.root / "perfect" / "name.txt").write_text("Team Perfect\n", encoding="utf-8")
+    write_emissions(fbc2_set.root / "perfect" / "emission.csv", [row("r", "TargetValue", "N/A", "1", "1", "0.7")])
+    half = {sid: value for sid, value in perfect.items() if sid in {"0", "2", "8", "10"}}
+    fbc2_set.write_predictions(half, "half")
+    (fbc2_set.root / "broken").mkdir()
+    (fbc2_set.root / "broken" / "predictions.json").write_text("{oops", encoding="utf-8")
+    return [str(fbc2_set.root / name) for name in ("half", "broken", "perfect")]
+
+
+def test_leaderboard_ranks_and_renders(fbc2_set, teams):
+    board = build_leaderboard(str(fbc2_set.gt_path), str(fbc2_set.task_ids_path), teams,
+                              input_path=str(fbc2_set.input_path), options=ScoreOptions(progress=False))
+    ranked = [(e["rank"], e["team"]) for e in board["entries"]]
+    assert ranked == [(1, "Team Perfect"), (2, "half"), (3, "broken")]
+    assert board["entries"][0]["integral"] == pytest.approx(4 / 15)
+    assert board["entries"][1]["integral"] == pytest.approx(2 / 15)  # four text tasks at 0.5 each
+    assert "not valid JSON" in board["entries"][2]["error"]
+    # only 4/15 = 0.2667 beats 0.24: nomination = 0.2667 + 0 -> nobody is strictly above it
+    assert board["nomination"] == pytest.approx(4 / 15) and board["sustainable_winner"] is None
+    assert board["entries"][0]["co2_kg"] == pytest.approx(0.7)
+
+    lowered = build_leaderboard(str(fbc2_set.gt_path), str(fbc2_set.task_ids_path), teams,
+                                options=ScoreOptions(progress=False), baseline=0.1)
+    # M = [4/15, 2/15]: mean 0.2, population std 1/15 -> nomination 0.2667 = 4/15, not strictly above
+    assert lowered["nomination"] == pytest.approx(0.2 + 1 / 15)
+
+    text = render_terminal(board)
+    assert "Team Perfect" in text and "nomination" in text
+    rows = list(csv.reader(io.StringIO(render_csv(board))))
+    assert rows[0][:5] == ["rank", "team", "integral", "partial", "thresholds"]
+    assert rows[1][1] == "Team Perfect" and rows[1][2] == "0.2667"
+    markdown = render_markdown(board)
+    assert markdown.startswith("| rank | team |") and "| 1 | Team Perfect | 0.2667 |" in markdown
+    registry = load_registry()
+    pairs = leaderboard_pairs(board, str(fbc2_set.gt_path), fbc2_set.task_ids, registry)
+    page = render_leaderboard_html(board, pairs)
+    assert page.count("data:image/jpeg;base64,") == 4 + 2  # perfect: 2 generated + 2 truth; half: 2 truth
+    assert "<script" not in page and "http" not in page  # self-contained
+
+
+def test_team_without_emission_file(fbc2_set, teams):
+    shutil.rmtree(fbc2_set.root / "broken")
+    board = build_leaderboard(str(fbc2_set.gt_path), str(fbc2_set.task_ids_path), teams[::2],
+                              options=ScoreOptions(progress=False))
+    half = [e for e in board["entries"] if e["team"] == "half"][0]
+    assert half["co2_kg"] is None and half["co2_note"] == "no emission.csv"
