@@ -164,7 +164,7 @@ def test_two_ranks_shard_and_merge(tmp_path, tiny_weights):
     assert list(predictions) == list(data)
     rank_files = [json.loads((out / "ranks" / f"rank{r}" / "predictions.json").read_text()) for r in (0, 1)]
     assert rank_files[0] and rank_files[1] and not set(rank_files[0]) & set(rank_files[1])
-    for sample_id, items in predictions.items():
+    for items in predictions.values():
         for item in items:
             if item["type"] == "image":
                 assert (out / item["content"]).is_file()
