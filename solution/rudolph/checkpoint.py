@@ -5,12 +5,11 @@
 from __future__ import annotations
 
 import json
-import pickle
-import warnings
 from pathlib import Path
 
 import torch
 
+from ..checkpoint_files import read_state_dict_file
 from .config import RudolphConfig, get_config
 from .masks import MASK_KINDS
 from .model import Rudolph
@@ -20,29 +19,8 @@ _WRAPPER_PREFIXES = ("model.", "module.", "_forward_module.model.")
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """The model state dict inside a checkpoint file, unwrapped and with prefixes stripped."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        state = load_file(str(path))
-    else:
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError:
-            # Lightning checkpoints may pickle hyper-parameter objects; the file is the user's own.
-            warnings.warn(f"{path.name}: not a plain tensor checkpoint, loading it with full unpickling", stacklevel=2)
-            state = torch.load(path, map_location="cpu", weights_only=False)
-    for wrapper in ("state_dict", "module", "model"):
-        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
-            state = state[wrapper]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"{path}: no state dict of tensors found")
-    for prefix in _WRAPPER_PREFIXES:
-        if state and all(k.startswith(prefix) for k in state):
-            state = {k[len(prefix):]: v for k, v in state.items()}
-    return state
+    return read_state_dict_file(path, wrappers=("state_dict", "module", "model"), prefixes=_WRAPPER_PREFIXES,
+                                what="RUDOLPH")
 
 
 def load_state_dict(model: Rudolph, state: dict[str, torch.Tensor], assign: bool = False) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import pickle
 import warnings
 from pathlib import Path
-from typing import Any
 
 import torch
 
+from ..checkpoint_files import CheckpointError, read_state_dict_file
 from .configs import get_vqgan_config
 from .model import VQGAN, build_vqgan
 
@@ -21,31 +20,6 @@ class VQGANCheckpointError(RuntimeError):
     """The checkpoint does not fit the VQGAN configuration (missing keys or wrong shapes)."""
 
 
-def _read_torch(path: Path) -> Any:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        pass
-    # Lightning checkpoints may pickle hyper-parameter objects; the file is the user's own.
-    warnings.warn(f"{path.name}: not a plain tensor checkpoint, loading it with full unpickling", stacklevel=4)
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except (ModuleNotFoundError, AttributeError) as e:
-        raise VQGANCheckpointError(
-            f"{path}: the checkpoint pickles objects whose code is not installed ({e}); "
-            "re-save its state dict as .safetensors or .pt with the tensors only"
-        ) from e
-
-
-def _read_safetensors(path: Path) -> Any:
-    from safetensors.torch import load_file
-
-    return load_file(str(path), device="cpu")
-
-
-# file suffix -> reader; anything else is read with torch.load (.ckpt, .pt, .pth, .bin)
-READERS = {".safetensors": _read_safetensors}
-
 # Wrappers around the GumbelVQ keys: ruDALL-E's VQGanGumbelVAE holds the GumbelVQ as `model`.
 WRAPPER_PREFIXES = ("model.",)
 
@@ -53,18 +27,10 @@ WRAPPER_PREFIXES = ("model.",)
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """The tensors of a checkpoint file: a Lightning ``{"state_dict": {...}}`` is unwrapped and a
     prefix shared by every key (``model.``) is stripped."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"VQGAN checkpoint not found: {path}")
-    obj = READERS.get(path.suffix, _read_torch)(path)
-    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
-        obj = obj["state_dict"]
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise VQGANCheckpointError(f"{path}: no state dict of tensors found")
-    for prefix in WRAPPER_PREFIXES:
-        if obj and all(k.startswith(prefix) for k in obj):
-            obj = {k[len(prefix):]: v for k, v in obj.items()}
-    return obj
+    try:
+        return read_state_dict_file(path, wrappers=("state_dict",), prefixes=WRAPPER_PREFIXES, what="VQGAN")
+    except CheckpointError as e:
+        raise VQGANCheckpointError(str(e)) from e
 
 
 def _listing(keys) -> str:
