@@ -225,6 +225,7 @@ def main(argv=None) -> int:
         failed = True
         print("run.py: the model failed; keeping every answer made so far:\n" + traceback.format_exc(), file=sys.stderr)
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the final write must not be cut short
         store.save()
     if pipeline is not None and stats is None:
         stats = pipeline.stats

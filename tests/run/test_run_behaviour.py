@@ -2,8 +2,10 @@
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -94,6 +96,28 @@ def test_resume_after_interruption_loses_and_repeats_nothing(tmp_path, tiny_weig
     assert run_module.main([*args, "--resume"]) == 0
     assert len(calls["text"]) + len(calls["image"]) == before
     assert read_predictions(out) == second
+
+
+def test_sigterm_writes_what_exists(tmp_path, tiny_weights):
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--input", str(SAMPLE_INPUT), "--output",
+                                str(out), "--weights", str(tiny_weights), "--no-progress", "--no-eco2ai",
+                                "--save-every", "1"], stderr=subprocess.PIPE, text=True)
+    state = out / "run_state.json"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if state.is_file() and json.loads(state.read_text() or "{}").get("answer"):
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err[-2000:]
+    predictions = read_predictions(out)
+    assert list(predictions) == list(json.loads(SAMPLE_INPUT.read_text()))
+    answered = json.loads(state.read_text())["answer"]
+    assert answered  # the work done before the signal is kept
+    if "interrupted (SIGTERM)" in err:
+        assert len(answered) < len(predictions)
 
 
 def test_tiny_time_budget_still_writes_a_complete_file(tmp_path, tiny_weights, run_module, capsys):
