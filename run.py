@@ -119,7 +119,7 @@ def merge_rank_outputs(output: Path, ids: list[str], world: int) -> None:
     atomic_write_json(output / PREDICTIONS, {i: merged.get(i, [{"type": "text", "content": ""}]) for i in ids})
 
 
-def print_summary(stats, store, n_samples: int, elapsed: float, budget, interrupted: str | None) -> None:
+def print_summary(stats, store, n_samples: int, elapsed: float, interrupted: str | None) -> None:
     answered = len(store.done["answer"])
     lines = [f"samples: {n_samples}; answered: {answered}; placeholders: {n_samples - answered}; "
              f"images generated: {len(store.done['image'])}"]
@@ -239,7 +239,7 @@ def main(argv=None) -> int:
 
         stop_tracker(tracker)
     if stats is not None:
-        print_summary(stats, store, len(samples), time.monotonic() - started, budget, interrupted)
+        print_summary(stats, store, len(samples), time.monotonic() - started, interrupted)
     return 1 if failed and args.fail_on_error else 0
 
 

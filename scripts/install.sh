@@ -49,7 +49,11 @@ fi
 "${PIP[@]}" -r requirements.txt
 "${PIP[@]}" --no-build-isolation "deepspeed==0.19.8"
 "${PIP[@]}" "eco2ai==0.3.12" "pandas<3" "setuptools<81"
-"${PIP[@]}" -e . --no-deps --no-build-isolation
+if [ "$MODE" = venv ]; then
+  # Editable install for development. Not in --system mode (the Docker image): there run.py must
+  # import only the code of the submission it belongs to, never an installed copy.
+  "${PIP[@]}" -e . --no-deps --no-build-isolation
+fi
 "$PY" - <<'PYEOF'
 import importlib
 mods = ["torch", "youtokentome", "deepspeed", "eco2ai", "pycocoevalcap", "nltk", "pymorphy3",

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Build the FBC2 submission ZIP: metadata.json at the root and only what its entrypoint needs.
+
+The archive holds metadata.json, run.py, the solution/ package (without the fine-tuning code in
+solution/train/ and without caches) and one weights directory stored as weights/demo, the folder
+run.py reads when no --weights is given. The same inputs give a byte-identical ZIP: entries are
+sorted and carry a fixed timestamp and fixed permissions. The platform's 15 GB limit (packed and
+unpacked) is checked before and after writing.
+
+  python scripts/make_submission.py --weights weights/demo --out dist/submission.zip
+  python scripts/make_submission.py --weights /data/rudolph-2.7b-fbc2 --image registry.example/me/fbc2:1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LIMIT_BYTES = 15 * 1000**3  # the platform's "15 GB", read conservatively as decimal gigabytes
+ARCHIVE_WEIGHTS = "weights/demo"  # run.py's DEFAULT_WEIGHTS, relative to run.py
+CODE = ("run.py", "solution")
+EXCLUDED_CODE = ("solution/train/",)  # fine-tuning code, never imported by run.py
+EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a ZIP entry can hold
+FILE_MODE = 0o644
+
+
+class SubmissionError(Exception):
+    pass
+
+
+def gb(n: int) -> str:
+    """Decimal units, as the limit is read."""
+    return f"{n / 1000**3:.2f} GB" if n >= 1000**3 else f"{n / 1000**2:.1f} MB"
+
+
+def _wanted(rel: Path) -> bool:
+    """Not hidden, not a cache."""
+    junk = any(part.startswith(".") or part == "__pycache__" for part in rel.parts)
+    return not junk and not rel.name.endswith(EXCLUDED_SUFFIXES)
+
+
+def collect_files(root: Path, weights: Path) -> dict[str, Path]:
+    """Archive name -> file on disk, for everything but metadata.json. Symlinks are followed."""
+    files: dict[str, Path] = {}
+    for name in CODE:
+        path = root / name
+        if path.is_file():
+            files[name] = path
+            continue
+        if not path.is_dir():
+            raise SubmissionError(f"{path} is missing")
+        for sub in path.rglob("*"):
+            rel = sub.relative_to(root)
+            if sub.is_file() and _wanted(rel) and not rel.as_posix().startswith(EXCLUDED_CODE):
+                files[rel.as_posix()] = sub
+    for sub in weights.rglob("*"):
+        rel = sub.relative_to(weights)
+        if sub.is_file() and _wanted(rel):
+            files[f"{ARCHIVE_WEIGHTS}/{rel.as_posix()}"] = sub
+    return files
+
+
+def check_weights(weights: Path) -> None:
+    if not weights.is_dir():
+        raise SubmissionError(f"weights directory not found: {weights} (pass --weights DIR; "
+                              "`python scripts/init_weights.py --config tiny --out weights/demo` writes a random one)")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    warnings.filterwarnings("ignore", message="The pynvml package is deprecated")
+    from solution.weights import WeightsError, resolve_weights
+
+    try:
+        resolve_weights(weights)
+    except (WeightsError, ValueError, KeyError) as e:
+        raise SubmissionError(f"the weights directory is not usable by run.py: {e}") from None
+
+
+def read_metadata(path: Path, image: str | None) -> bytes:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise SubmissionError(f"{path}: {e}") from None
+    if image:
+        meta["image"] = image
+    for key in ("image", "entrypoint"):
+        if not isinstance(meta.get(key), str) or not meta[key].strip():
+            raise SubmissionError(f"{path}: '{key}' must be a non-empty string")
+    return (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _info(name: str, compress: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+    info.create_system = 3  # Unix, so that external_attr carries the mode
+    info.external_attr = (0o100000 | FILE_MODE) << 16
+    info.compress_type = compress
+    return info
+
+
+def write_zip(out: Path, metadata: bytes, files: dict[str, Path]) -> None:
+    """Write atomically: a failed build leaves no half-written archive at ``out``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
+            entries = sorted([("metadata.json", None), *files.items()])
+            for name, src in entries:
+                if src is None:
+                    zf.writestr(_info(name, zipfile.ZIP_DEFLATED), metadata)
+                    continue
+                # Weights are close to incompressible: store them; deflate the code.
+                is_weight = name.startswith(ARCHIVE_WEIGHTS + "/")
+                info = _info(name, zipfile.ZIP_STORED if is_weight else zipfile.ZIP_DEFLATED)
+                info.file_size = src.stat().st_size  # decides ZIP64 for big files up front
+                with open(src, "rb") as f, zf.open(info, "w") as dst:
+                    shutil.copyfileobj(f, dst, 1 << 20)
+        packed = os.path.getsize(tmp)
+        if packed > LIMIT_BYTES:
+            raise SubmissionError(f"the archive is {gb(packed)} packed, over the platform's limit of "
+                                  f"{gb(LIMIT_BYTES)} ({LIMIT_BYTES} bytes)")
+        os.replace(tmp, out)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def build(weights: Path, out: Path, image: str | None = None, root: Path = ROOT) -> dict:
+    check_weights(weights)
+    metadata = read_metadata(root / "metadata.json", image)
+    files = collect_files(root, weights)
+    unpacked = len(metadata) + sum(p.stat().st_size for p in files.values())
+    if unpacked > LIMIT_BYTES:
+        largest = sorted(files.items(), key=lambda kv: -kv[1].stat().st_size)[:3]
+        raise SubmissionError(
+            f"the archive would unpack to {gb(unpacked)}, over the platform's limit of {gb(LIMIT_BYTES)} "
+            f"({LIMIT_BYTES} bytes); largest files: "
+            + ", ".join(f"{name} {gb(p.stat().st_size)}" for name, p in largest))
+    write_zip(out, metadata, files)
+    return {"files": len(files) + 1, "unpacked": unpacked, "packed": out.stat().st_size}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", type=Path, default=ROOT / ARCHIVE_WEIGHTS,
+                   help=f"weights directory to include, stored as {ARCHIVE_WEIGHTS} (default: {ARCHIVE_WEIGHTS})")
+    p.add_argument("--out", type=Path, default=ROOT / "dist" / "submission.zip",
+                   help="ZIP to write (default: dist/submission.zip)")
+    p.add_argument("--image", default=None,
+                   help="docker image to name in the archive's metadata.json (default: the one in metadata.json)")
+    args = p.parse_args(argv)
+    try:
+        summary = build(args.weights, args.out, args.image)
+    except SubmissionError as e:
+        print(f"make_submission: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}: {summary['files']} files, {gb(summary['unpacked'])} unpacked, "
+          f"{gb(summary['packed'])} packed (limit {gb(LIMIT_BYTES)} each)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
