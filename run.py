@@ -23,6 +23,7 @@ import sys
 import time
 import traceback
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -32,6 +33,17 @@ DEFAULT_BUDGET = 5 * 3600 - 20 * 60  # 5 h platform limit minus 20 min for loadi
 
 class Interrupted(Exception):
     pass
+
+
+@dataclass
+class RunOutcome:
+    """What one run did: the exit code, the pipeline's RunStats (None if the model never ran),
+    how many samples this process answered, and why it stopped early (None if it did not)."""
+
+    code: int
+    stats: object | None
+    n_samples: int
+    interrupted: str | None
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -135,6 +147,11 @@ def print_summary(stats, store, n_samples: int, elapsed: float, interrupted: str
 
 
 def main(argv=None) -> int:
+    return execute(argv).code
+
+
+def execute(argv=None) -> RunOutcome:
+    """The whole run; ``main`` returns its exit code, benchmarks read its statistics."""
     args = parse_args(argv)
     started = time.monotonic()
     warnings.filterwarnings("ignore", message="The pynvml package is deprecated")
@@ -240,7 +257,7 @@ def main(argv=None) -> int:
         stop_tracker(tracker)
     if stats is not None:
         print_summary(stats, store, len(samples), time.monotonic() - started, interrupted)
-    return 1 if failed and args.fail_on_error else 0
+    return RunOutcome(1 if failed and args.fail_on_error else 0, stats, len(samples), interrupted)
 
 
 if __name__ == "__main__":

@@ -35,30 +35,15 @@ DEFAULT_ESTIMATE = 10_000
 
 
 def run_and_capture(run_argv: list[str]) -> tuple[int, object, int, float]:
-    """(exit code, RunStats, number of samples, wall seconds) of one in-process run.py.
-
-    run.py hands its RunStats only to print_summary, so the benchmark wraps that function to keep
-    a reference while it still prints the usual summary.
-    """
-    captured = {}
-    original = run.print_summary
-
-    def keep(stats, store, n_samples, elapsed, budget, interrupted):
-        captured.update(stats=stats, n=n_samples, interrupted=interrupted)
-        original(stats, store, n_samples, elapsed, budget, interrupted)
-
-    run.print_summary = keep
+    """(exit code, RunStats, number of samples, wall seconds) of one in-process run.py."""
     t0 = time.monotonic()
-    try:
-        code = run.main(run_argv)
-    finally:
-        run.print_summary = original
+    outcome = run.execute(run_argv)
     wall = time.monotonic() - t0
-    if "stats" not in captured:
+    if outcome.stats is None:
         raise SystemExit("bench_run: run.py ended without statistics (the model did not load?); see above")
-    if captured["interrupted"]:
-        raise SystemExit(f"bench_run: the run was interrupted ({captured['interrupted']}); no benchmark")
-    return code, captured["stats"], captured["n"], wall
+    if outcome.interrupted:
+        raise SystemExit(f"bench_run: the run was interrupted ({outcome.interrupted}); no benchmark")
+    return outcome.code, outcome.stats, outcome.n_samples, wall
 
 
 def estimate(stats, n_input: int, wall: float, n_target: int) -> dict:

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def load_run_module():
     spec = importlib.util.spec_from_file_location("fbc2_run", ROOT / "run.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
