@@ -193,3 +193,26 @@ def test_two_ranks_shard_and_merge(tmp_path, tiny_weights):
             if item["type"] == "image":
                 assert (out / item["content"]).is_file()
     assert sum(1 for items in predictions.values() for it in items if it["type"] == "image") == 6
+
+
+def test_generated_mode_resume_recovers_image_codes(tmp_path, tiny_weights):
+    from solution.images import load_image, prepare_image
+    from solution.weights import load_weights
+
+    weights = load_weights(tiny_weights)
+    path = write_input(tmp_path / "in", {"t": [{"type": "text", "content": "Нарисуй красный круг."}]})
+    samples = read_input(path).samples
+    options = RunOptions(progress=False, text_only_image="generated")
+    first = PredictionStore(tmp_path / "out", ["t"])
+    interrupted = Pipeline(weights, first, Budget(seconds=600), options)
+    interrupted.prepare(samples)
+    interrupted.generate_images(samples, samples)
+    first.save()  # the image exists, the answer does not: an interrupted run
+    resumed = PredictionStore(tmp_path / "out", ["t"])
+    assert resumed.load_previous() == 1 and not resumed.is_done("answer", "t")
+    pipeline = Pipeline(weights, resumed, Budget(seconds=600), options)
+    pipeline.run(read_input(path).samples)
+    saved = load_image(tmp_path / "out" / resumed.images["t"])
+    expected = weights.vqgan.encode(prepare_image(saved, weights.image_size)[None])[0]
+    assert torch.equal(pipeline.generated_ids["t"], expected)
+    assert resumed.is_done("answer", "t")
