@@ -1,0 +1,12 @@
+#!/usr/bin/env python3
+"""Fine-tune RUDOLPH on FBC2-format data with DeepSpeed and eco2AI: see ``--help`` and docs/training.md."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from solution.train.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Reproduce weights/demo/: a BPE, a small VQGAN and the RUDOLPH "demo" config trained from scratch on
+# the synthetic FBC2 train split, on CPU (planned for 2 cores, about an hour in all).
+#
+#   bash scripts/train_demo.sh                 # writes runs/demo/ (work files) and weights/demo/
+#   PER_TASK=200 EPOCHS=1 VQGAN_STEPS=100 OUT=/tmp/demo_quick bash scripts/train_demo.sh   # a quick check
+#
+# Steps (each logged with its wall time to $WORK/recipe.log):
+#   1. training data: $PER_TASK samples per open task of the train split, FBC2 training folders
+#   2. BPE: 1000 tokens on those texts                                    (scripts/train_bpe.py)
+#   3. VQGAN: configs/vqgan/demo32.json, 32px images -> 8x8 codes, 256 codes (scripts/train_vqgan.py)
+#   4. RUDOLPH "demo" (6 layers, 256 wide, l=64 m=8 r=20; 5.5M parameters) (scripts/train.py, DeepSpeed
+#      ZeRO-1 fp32 on CPU, eco2AI with TargetValue)
+#   5. weights/demo/: the weights directory plus its logs, the eco2AI CSVs and REPRODUCE.md
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+if [[ -z "${PYTHON:-}" ]]; then
+  if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
+fi
+WORK="${WORK:-runs/demo}"
+OUT="${OUT:-weights/demo}"
+PER_TASK="${PER_TASK:-1000}"
+BPE_VOCAB="${BPE_VOCAB:-1000}"
+VQGAN_STEPS="${VQGAN_STEPS:-1200}"
+EPOCHS="${EPOCHS:-6}"
+MICRO_BATCH="${MICRO_BATCH:-16}"
+LR="${LR:-6e-4}"
+THREADS="${THREADS:-2}"
+SEED="${SEED:-0}"
+COUNTRY="${COUNTRY:-RU}"
+MAX_MB=30
+
+mkdir -p "$WORK"
+LOG="$WORK/recipe.log"
+step() {  # step NAME COMMAND...: run, echo the command, log its wall time
+  local name="$1"; shift
+  echo "== $name: $*" | tee -a "$LOG"
+  local start=$SECONDS
+  "$@"
+  echo "== $name: done in $((SECONDS - start)) s" | tee -a "$LOG"
+}
+echo "== train_demo.sh $(date -u +%Y-%m-%dT%H:%M:%SZ) PER_TASK=$PER_TASK VQGAN_STEPS=$VQGAN_STEPS EPOCHS=$EPOCHS" \
+     "MICRO_BATCH=$MICRO_BATCH LR=$LR THREADS=$THREADS SEED=$SEED" | tee -a "$LOG"
+
+step data "$PYTHON" scripts/make_sample_input.py --split train --per-task "$PER_TASK" --out "$WORK/data"
+step bpe "$PYTHON" scripts/train_bpe.py --train-dir "$WORK/data" --per-task 0 --vocab-size "$BPE_VOCAB" \
+  --out "$WORK/bpe/bpe.model"
+step vqgan "$PYTHON" scripts/train_vqgan.py --config configs/vqgan/demo32.json --train-dir "$WORK/data" \
+  --steps "$VQGAN_STEPS" --batch-size 32 --lr 1e-3 --seed "$SEED" --threads "$THREADS" --out "$WORK/vqgan" \
+  --emission-csv "$WORK/vqgan/emission_vqgan.csv" --country "$COUNTRY"
+rm -rf "$WORK/rudolph"
+step rudolph "$PYTHON" scripts/train.py --config demo --bpe "$WORK/bpe/bpe.model" --vqgan "$WORK/vqgan" \
+  --train-dir "$WORK/data" --epochs "$EPOCHS" --micro-batch "$MICRO_BATCH" --grad-accum 1 --lr "$LR" \
+  --seed "$SEED" --threads "$THREADS" --save-every 500 --out "$WORK/rudolph" --final --country "$COUNTRY"
+
+# 5. package: the weights directory run.py loads, with its logs and the reproduction note
+rm -rf "$OUT"
+mkdir -p "$OUT"
+cp "$WORK"/rudolph/weights/* "$OUT"/
+cp "$WORK"/rudolph/{emission.csv,train_log.jsonl,loss_log.csv,train_args.json} "$OUT"/
+cp "$WORK"/vqgan/{emission_vqgan.csv,vqgan_train_log.jsonl,vqgan_summary.json,reconstructions.png} "$OUT"/
+cp "$LOG" "$OUT"/recipe.log
+chmod a+r "$OUT"/*  # safetensors writes its files 0600
+cat > "$OUT/REPRODUCE.md" <<NOTE
+# Demo weights
+
+Trained by \`scripts/train_demo.sh\` on $(date -u +%Y-%m-%d) (commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)):
+
+    PER_TASK=$PER_TASK BPE_VOCAB=$BPE_VOCAB VQGAN_STEPS=$VQGAN_STEPS EPOCHS=$EPOCHS MICRO_BATCH=$MICRO_BATCH LR=$LR THREADS=$THREADS SEED=$SEED bash scripts/train_demo.sh
+
+Files: the weights directory (config.json, rudolph.safetensors, bpe.model, vqgan.safetensors,
+vqgan_config.json); RUDOLPH training: train_log.jsonl (per step), loss_log.csv (per epoch),
+train_args.json, emission.csv (eco2AI, TargetValue rows); VQGAN training: vqgan_train_log.jsonl,
+vqgan_summary.json, reconstructions.png, emission_vqgan.csv; recipe.log (wall time of every step).
+NOTE
+size_kb=$(du -sk "$OUT" | cut -f1)
+echo "== wrote $OUT: $((size_kb / 1024)) MB" | tee -a "$LOG"
+if (( size_kb > MAX_MB * 1024 )); then
+  echo "train_demo.sh: $OUT is larger than $MAX_MB MB" >&2
+  exit 1
+fi
+"$PYTHON" -m evaluator co2 "$OUT/emission.csv" --loss-log "$OUT/loss_log.csv" --out-dir "$WORK/co2_report" | tee -a "$LOG"
