@@ -6,19 +6,17 @@ the ``CO2_emissions(kg)`` of the last row whose ``experiment_description`` conta
 ``new_epoch({"epoch", "loss", "accuracy"})`` (which writes that epoch's row) and
 ``stop_training()``.
 
-Offline by construction: eco2AI looks the country up at ipinfo.io only when ``alpha_2_code`` is
-None, so the country is always passed (``--country``, default ``RU``); nothing else in eco2AI
-0.3.12 uses the network. (Side effect of eco2AI itself: every ``Tracker`` writes its defaults to
-``eco2ai/data/config.txt`` inside the installed package.)
+Offline: the tracker is built by ``solution.emissions.make_tracker``, which always passes the
+country and the time zone.
 """
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
+from ..emissions import DEFAULT_COUNTRY, make_tracker, quiet
+
 TARGET_PHRASE = "TargetValue"
-DEFAULT_COUNTRY = "RU"
 DEFAULT_PROJECT = "FBC2 RUDOLPH fine-tuning"
 
 
@@ -45,23 +43,12 @@ class NullTracker:
 class EmissionTracker:
     def __init__(self, csv_path: str | Path, project_name: str, description: str, country: str = DEFAULT_COUNTRY,
                  region: str | None = None, cpu_processes: str = "current"):
-        import eco2ai
-
-        if not (isinstance(country, str) and len(country) == 2 and country.isalpha()):
-            raise ValueError(f"--country must be an ISO 3166 alpha-2 code such as RU or DE, got {country!r} "
-                             "(eco2AI asks ipinfo.io when it has none)")
         self.csv_path = Path(csv_path)
-        self.csv_path.parent.mkdir(parents=True, exist_ok=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self.tracker = eco2ai.Tracker(project_name=project_name, experiment_description=description,
-                                          file_name=str(self.csv_path), alpha_2_code=country.upper(), region=region,
-                                          cpu_processes=cpu_processes, ignore_warnings=True,
-                                          timezone="UTC")  # no tzlocal lookup (fails without /etc/localtime)
+        self.tracker = make_tracker(project_name, description, self.csv_path, country, region=region,
+                                    cpu_processes=cpu_processes)
 
     def start(self, first_epoch: int = 1) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():
             self.tracker.start_training(start_epoch=first_epoch)
 
     def epoch(self, epoch: int, loss: float, accuracy: float) -> None:
@@ -70,4 +57,5 @@ class EmissionTracker:
         self.tracker.new_epoch({"loss": f"{loss:.6f}", "accuracy": f"{accuracy:.6f}"})
 
     def stop(self) -> None:
-        self.tracker.stop_training()
+        with quiet():
+            self.tracker.stop_training()
