@@ -68,11 +68,6 @@ class RudolphConfig:
     def seq_length(self) -> int:
         return self.l_text_seq_length + self.image_seq_length + self.r_text_seq_length
 
-    @property
-    def image_size(self) -> int:
-        """Side of the square image in pixels (the VQGAN downsamples by 8)."""
-        return 8 * self.image_tokens_per_dim
-
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> RudolphConfig:
         known = {f.name for f in fields(cls)}

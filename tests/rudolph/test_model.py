@@ -146,7 +146,7 @@ def test_params_validation():
 
 def test_sizes_of_2_7b():
     c = get_config("2.7B-FBC2")
-    assert (c.text_vocab, c.image_vocab, c.seq_length, c.image_size) == (17792, 9216, 1088, 192)
+    assert (c.text_vocab, c.image_vocab, c.seq_length, c.image_seq_length) == (17792, 9216, 1088, 576)
 
 
 def test_cache_dtype_and_shape_follow_model(tiny_model, tiny_config):
