@@ -164,8 +164,8 @@ def execute(argv=None) -> RunOutcome:
         fail(str(e))
     weights_dir = args.weights or DEFAULT_WEIGHTS
     if args.weights is None and not DEFAULT_WEIGHTS.is_dir():
-        fail("no default weights bundled yet: pass --weights DIR (README, 'Weights directory'); "
-             "`python scripts/init_weights.py --config tiny --out weights/tiny` writes a random one")
+        fail(f"the default weights directory {DEFAULT_WEIGHTS} is missing: pass --weights DIR (README, "
+             "'Weights directory'), or restore it with `bash scripts/train_demo.sh`")
 
     import torch
 

@@ -36,8 +36,8 @@ from PIL import Image
 from scipy import linalg
 from torch import nn
 
-from evaluator.ruclip import WeightsMismatch, check_state_dict, read_state_dict
-from evaluator.weights import WeightsMissing
+from evaluator.ruclip import check_state_dict, read_state_dict
+from evaluator.weights import WeightsMismatch, WeightsMissing
 
 __all__ = [
     "FIDInception",

@@ -46,7 +46,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from evaluator.weights import WeightsMissing
+from evaluator.weights import WeightsMismatch, WeightsMissing
 
 __all__ = [
     "CONFIG_FIELDS",
@@ -96,13 +96,6 @@ OFFICIAL_TEMPLATES = (
     "фото с {}",
     "на фото видно {}",
 )
-
-
-class WeightsMismatch(WeightsMissing):
-    """A weight file exists but does not match the expected layout (missing/unexpected keys, shapes).
-
-    A subclass of WeightsMissing so that the evaluator reports the metric as not computed.
-    """
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,3 +7,10 @@ class WeightsMissing(RuntimeError):
     The evaluator catches this, marks the metric "not computed" and the task score null;
     it never substitutes a number.
     """
+
+
+class WeightsMismatch(WeightsMissing):
+    """A weight file exists but does not match the expected layout (missing/unexpected keys, shapes).
+
+    A subclass of WeightsMissing so that the evaluator reports the metric as not computed.
+    """
