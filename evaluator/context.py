@@ -3,6 +3,7 @@ the optional model weights (loaded lazily, once) and the list of per-sample prob
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass, field
 
@@ -18,6 +19,13 @@ class ScoreOptions:
     device: str = "cpu"
     extras: bool = True
     progress: bool = True
+
+
+# key -> (label, ScoreOptions field, command-line flag, module, loader function)
+WEIGHTED_MODELS = {
+    "clip": ("ruCLIP", "clip_weights", "--clip-weights DIR", "evaluator.ruclip", "load_ruclip"),
+    "inception": ("FID InceptionV3", "inception_weights", "--inception-weights FILE", "evaluator.fid", "load_inception"),
+}
 
 
 @dataclass
@@ -127,36 +135,29 @@ class ScoringContext:
             raise value
         return value
 
-    def clip_scorer(self):
-        def load():
-            if not self.options.clip_weights:
-                raise WeightsMissing("ruCLIP weights not given (--clip-weights DIR)")
-            try:
-                from evaluator.ruclip import load_ruclip
-            except ImportError as error:
-                raise WeightsMissing(f"ruCLIP model code unavailable ({error})") from None
-            try:
-                return load_ruclip(self.options.clip_weights, device=self.options.device)
-            except WeightsMissing:
-                raise
-            except Exception as error:  # a corrupt or foreign checkpoint: report it, do not crash
-                raise WeightsMissing(f"cannot load ruCLIP from {self.options.clip_weights}: {error}") from None
+    def _weighted_model(self, key: str):
+        """A CLIP or FID model loaded once; any failure becomes WeightsMissing ("not computed")."""
+        label, option, flag, module, function = WEIGHTED_MODELS[key]
+        path = getattr(self.options, option)
 
-        return self._model("clip", load)
-
-    def inception(self):
         def load():
-            if not self.options.inception_weights:
-                raise WeightsMissing("FID InceptionV3 weights not given (--inception-weights FILE)")
+            if not path:
+                raise WeightsMissing(f"{label} weights not given ({flag})")
             try:
-                from evaluator.fid import load_inception
+                loader = getattr(importlib.import_module(module), function)
             except ImportError as error:
-                raise WeightsMissing(f"FID model code unavailable ({error})") from None
+                raise WeightsMissing(f"{label} model code unavailable ({error})") from None
             try:
-                return load_inception(self.options.inception_weights, device=self.options.device)
+                return loader(path, device=self.options.device)
             except WeightsMissing:
                 raise
             except Exception as error:  # a corrupt or foreign weight file: report it, do not crash
-                raise WeightsMissing(f"cannot load FID Inception from {self.options.inception_weights}: {error}") from None
+                raise WeightsMissing(f"cannot load {label} from {path}: {error}") from None
 
-        return self._model("inception", load)
+        return self._model(key, load)
+
+    def clip_scorer(self):
+        return self._weighted_model("clip")
+
+    def inception(self):
+        return self._weighted_model("inception")
