@@ -25,6 +25,9 @@ PER_TASK="${PER_TASK:-1000}"
 BPE_VOCAB="${BPE_VOCAB:-1000}"
 VQGAN_STEPS="${VQGAN_STEPS:-1200}"
 VQGAN_CONFIG="${VQGAN_CONFIG:-configs/vqgan/demo32.json}"  # demo64.json: 64px images, same 8x8 codes
+VQGAN_BATCH="${VQGAN_BATCH:-32}"
+VQGAN_EDGE="${VQGAN_EDGE:-0}"  # weight of the VQGAN's edge term (keeps glyph strokes); 0: off
+RUDOLPH_CONFIG="${RUDOLPH_CONFIG:-demo}"  # must match the VQGAN: demo-m16 for demo64-f4.json
 EPOCHS="${EPOCHS:-6}"
 MICRO_BATCH="${MICRO_BATCH:-16}"
 LR="${LR:-6e-4}"
@@ -43,16 +46,17 @@ step() {  # step NAME COMMAND...: run, echo the command, log its wall time
   echo "== $name: done in $((SECONDS - start)) s" | tee -a "$LOG"
 }
 echo "== train_demo.sh $(date -u +%Y-%m-%dT%H:%M:%SZ) PER_TASK=$PER_TASK VQGAN_STEPS=$VQGAN_STEPS EPOCHS=$EPOCHS" \
-     "MICRO_BATCH=$MICRO_BATCH LR=$LR THREADS=$THREADS SEED=$SEED VQGAN_CONFIG=$VQGAN_CONFIG" | tee -a "$LOG"
+     "MICRO_BATCH=$MICRO_BATCH LR=$LR THREADS=$THREADS SEED=$SEED VQGAN_CONFIG=$VQGAN_CONFIG VQGAN_BATCH=$VQGAN_BATCH" \
+     "VQGAN_EDGE=$VQGAN_EDGE RUDOLPH_CONFIG=$RUDOLPH_CONFIG" | tee -a "$LOG"
 
 step data "$PYTHON" scripts/make_sample_input.py --split train --per-task "$PER_TASK" --out "$WORK/data"
 step bpe "$PYTHON" scripts/train_bpe.py --train-dir "$WORK/data" --per-task 0 --vocab-size "$BPE_VOCAB" \
   --out "$WORK/bpe/bpe.model"
 step vqgan "$PYTHON" scripts/train_vqgan.py --config "$VQGAN_CONFIG" --train-dir "$WORK/data" \
-  --steps "$VQGAN_STEPS" --batch-size 32 --lr 1e-3 --seed "$SEED" --threads "$THREADS" --out "$WORK/vqgan" \
+  --steps "$VQGAN_STEPS" --batch-size "$VQGAN_BATCH" --edge-weight "$VQGAN_EDGE" --lr 1e-3 --seed "$SEED" --threads "$THREADS" --out "$WORK/vqgan" \
   --emission-csv "$WORK/vqgan/emission_vqgan.csv" --country "$COUNTRY"
 rm -rf "$WORK/rudolph"
-step rudolph "$PYTHON" scripts/train.py --config demo --bpe "$WORK/bpe/bpe.model" --vqgan "$WORK/vqgan" \
+step rudolph "$PYTHON" scripts/train.py --config "$RUDOLPH_CONFIG" --bpe "$WORK/bpe/bpe.model" --vqgan "$WORK/vqgan" \
   --train-dir "$WORK/data" --epochs "$EPOCHS" --micro-batch "$MICRO_BATCH" --grad-accum 1 --lr "$LR" \
   --seed "$SEED" --threads "$THREADS" --save-every 500 --out "$WORK/rudolph" --final --country "$COUNTRY"
 
@@ -69,7 +73,7 @@ cat > "$OUT/REPRODUCE.md" <<NOTE
 
 Trained by \`scripts/train_demo.sh\` on $(date -u +%Y-%m-%d) (commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)):
 
-    PER_TASK=$PER_TASK BPE_VOCAB=$BPE_VOCAB VQGAN_CONFIG=$VQGAN_CONFIG VQGAN_STEPS=$VQGAN_STEPS EPOCHS=$EPOCHS MICRO_BATCH=$MICRO_BATCH LR=$LR THREADS=$THREADS SEED=$SEED bash scripts/train_demo.sh
+    PER_TASK=$PER_TASK BPE_VOCAB=$BPE_VOCAB VQGAN_CONFIG=$VQGAN_CONFIG VQGAN_STEPS=$VQGAN_STEPS VQGAN_BATCH=$VQGAN_BATCH VQGAN_EDGE=$VQGAN_EDGE RUDOLPH_CONFIG=$RUDOLPH_CONFIG EPOCHS=$EPOCHS MICRO_BATCH=$MICRO_BATCH LR=$LR THREADS=$THREADS SEED=$SEED bash scripts/train_demo.sh
 
 Files: the weights directory (config.json, rudolph.safetensors, bpe.model, vqgan.safetensors,
 vqgan_config.json); RUDOLPH training: train_log.jsonl (per step), loss_log.csv (per epoch),

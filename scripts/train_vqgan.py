@@ -78,6 +78,8 @@ def main(argv=None) -> int:
     p.add_argument("--quantizer", choices=sorted(QUANTIZERS), default="argmax-st")
     p.add_argument("--tau-min", type=float, default=0.3, help="final Gumbel temperature (gumbel only)")
     p.add_argument("--usage-weight", type=float, default=0.1, help="code-usage entropy bonus")
+    p.add_argument("--edge-weight", type=float, default=0.0,
+                   help="weight of the edge term that keeps thin strokes such as glyphs sharp (0: off)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--emission-csv", type=Path, help="track this run with eco2AI into this CSV (one row)")
@@ -110,7 +112,7 @@ def main(argv=None) -> int:
     warmup = max(1, args.steps // 20)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / args.steps))))
-    weights = VQGANLossWeights(usage=args.usage_weight)
+    weights = VQGANLossWeights(usage=args.usage_weight, edge=args.edge_weight)
     generator = torch.Generator().manual_seed(args.seed)
     log = (args.out / "vqgan_train_log.jsonl").open("w", encoding="utf-8")
     start, step, last_loss = time.time(), 0, float("nan")

@@ -9,7 +9,7 @@ import torch
 
 from solution.rudolph.tokenizer import Tokenizer
 from solution.train.sources import read_vqgan_config
-from solution.train.vqgan_training import QUANTIZERS, VQGANLossWeights, reconstruct, vqgan_loss
+from solution.train.vqgan_training import QUANTIZERS, VQGANLossWeights, edge_l1, reconstruct, vqgan_loss
 from solution.vqgan import build_vqgan, get_vqgan_config, load_vqgan
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
@@ -36,6 +36,26 @@ def test_argmax_straight_through_is_hard_forward_and_differentiable():
     assert torch.allclose(one_hot.detach(), hard, atol=1e-6)
     (one_hot * torch.randn_like(one_hot)).sum().backward()
     assert scores.grad is not None and scores.grad.abs().sum() > 0
+
+
+def test_edge_term_by_hand():
+    # A vertical stroke of height 1 at column 1 of a 1x2x3 image against a flat target: horizontal
+    # differences (+1, -1) in both rows vs 0 -> mean |dx| = 1; vertical differences 0 -> mean |dy| = 0.
+    stroke = torch.tensor([[[[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]]]])
+    flat = torch.zeros_like(stroke)
+    assert edge_l1(stroke, flat).item() == pytest.approx(0.5)
+    # A constant offset changes L1/L2 but not the edges.
+    assert edge_l1(stroke + 0.25, stroke).item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_edge_weight_adds_the_edge_term_to_the_loss():
+    torch.manual_seed(0)
+    images, recon, scores = torch.rand(2, 3, 4, 4), torch.rand(2, 3, 4, 4) * 2 - 1, torch.randn(2, 5, 2, 2)
+    plain, parts = vqgan_loss(recon, images, scores, "argmax-st", VQGANLossWeights())
+    edged, edged_parts = vqgan_loss(recon, images, scores, "argmax-st", VQGANLossWeights(edge=2.0))
+    assert "edge" not in parts
+    assert edged.item() == pytest.approx(plain.item() + 2.0 * edge_l1(recon, 2 * images - 1).item(), rel=1e-6)
+    assert edged_parts["edge"] > 0
 
 
 @pytest.mark.parametrize("quantizer", sorted(QUANTIZERS))
@@ -77,3 +97,22 @@ def test_train_bpe_script_uses_the_rudalle_ids(tmp_path):
     assert tok.bpe.id_to_subword(0) == "<PAD>" and tok.bpe.id_to_subword(3) == "<EOS>"
     ids = tok.encode_left("Ответь на вопрос", 12, "<LT_VQA>")
     assert ids[0] == 2 and ids[1] == tok.bpe_vocab_size + 10 and 3 in ids.tolist()
+
+
+# Each shipped VQGAN config and the RUDOLPH config trained on its codes (scripts/train_demo.sh).
+VQGAN_RUDOLPH_PAIRS = {"demo32.json": "demo", "demo64-f4.json": "demo-m16"}
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (SCRIPTS.parent / "configs" / "vqgan").glob("*.json")))
+def test_shipped_vqgan_configs_build_and_match_their_rudolph_config(name):
+    from solution.rudolph import get_config
+
+    config = read_vqgan_config(SCRIPTS.parent / "configs" / "vqgan" / name, None)
+    with torch.device("meta"):
+        vqgan = build_vqgan(config["ddconfig"], config["n_embed"], config["embed_dim"])
+    resolution = config["ddconfig"]["resolution"]
+    assert resolution % vqgan.downsample_factor == 0
+    if name in VQGAN_RUDOLPH_PAIRS:
+        rudolph = get_config(VQGAN_RUDOLPH_PAIRS[name])
+        assert rudolph.image_tokens_per_dim == resolution // vqgan.downsample_factor
+        assert rudolph.image_vocab_size == config["n_embed"]
