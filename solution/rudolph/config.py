@@ -115,13 +115,11 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "demo": dict(num_layers=6, hidden_size=256, num_attention_heads=4, l_text_seq_length=64,
                  image_tokens_per_dim=8, r_text_seq_length=20, kernel_size=5, last_kernel_size=7,
                  text_special_tokens=64, image_special_tokens=0, vocab_size=1024, image_vocab_size=256),
-    # The same model over finer image codes: configs/vqgan/demo64-f4.json, 16x16 codes of 64px images
-    # (downsampling 4), 512 codes; the sequence is 64 + 256 + 20 tokens.
-    "demo-m16": dict(num_layers=6, hidden_size=256, num_attention_heads=4, l_text_seq_length=64,
-                     image_tokens_per_dim=16, r_text_seq_length=20, kernel_size=5, last_kernel_size=7,
-                     text_special_tokens=64, image_special_tokens=0, vocab_size=1024, image_vocab_size=512),
 }
 CONFIGS["2.7B-FBC2"] = dict(CONFIGS["2.7B"])
+# The demo model over finer image codes: configs/vqgan/demo64-f4.json, 16x16 codes of 64px images
+# (downsampling 4), 512 codes; the sequence is 64 + 256 + 20 tokens.
+CONFIGS["demo-m16"] = dict(CONFIGS["demo"], image_tokens_per_dim=16, image_vocab_size=512)
 
 
 def get_config(name_or_params: str | dict[str, Any] | RudolphConfig | Path) -> RudolphConfig:

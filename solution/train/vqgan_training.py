@@ -68,10 +68,10 @@ def reconstruct(vqgan: VQGAN, images: torch.Tensor, quantizer: str, tau: float) 
 
 
 def edge_l1(recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean L1 distance between the horizontal and between the vertical neighbour differences."""
-    dx = (recon[..., :, 1:] - recon[..., :, :-1]) - (target[..., :, 1:] - target[..., :, :-1])
-    dy = (recon[..., 1:, :] - recon[..., :-1, :]) - (target[..., 1:, :] - target[..., :-1, :])
-    return (dx.abs().mean() + dy.abs().mean()) / 2
+    """Mean L1 distance between the horizontal and between the vertical neighbour differences
+    (differencing is linear, so these are the neighbour differences of the residual)."""
+    residual = recon - target
+    return (torch.diff(residual, dim=-1).abs().mean() + torch.diff(residual, dim=-2).abs().mean()) / 2
 
 
 def vqgan_loss(recon: torch.Tensor, images: torch.Tensor, scores: torch.Tensor, quantizer: str,

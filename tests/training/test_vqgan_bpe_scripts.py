@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from solution.rudolph import get_config
 from solution.rudolph.tokenizer import Tokenizer
 from solution.train.sources import read_vqgan_config
 from solution.train.vqgan_training import QUANTIZERS, VQGANLossWeights, edge_l1, reconstruct, vqgan_loss
@@ -105,8 +106,6 @@ VQGAN_RUDOLPH_PAIRS = {"demo32.json": "demo", "demo64-f4.json": "demo-m16"}
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (SCRIPTS.parent / "configs" / "vqgan").glob("*.json")))
 def test_shipped_vqgan_configs_build_and_match_their_rudolph_config(name):
-    from solution.rudolph import get_config
-
     config = read_vqgan_config(SCRIPTS.parent / "configs" / "vqgan" / name, None)
     with torch.device("meta"):
         vqgan = build_vqgan(config["ddconfig"], config["n_embed"], config["embed_dim"])
