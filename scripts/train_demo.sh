@@ -6,7 +6,8 @@
 #   PER_TASK=200 EPOCHS=1 VQGAN_STEPS=100 OUT=/tmp/demo_quick bash scripts/train_demo.sh   # a quick check
 #
 # Steps (each logged with its wall time to $WORK/recipe.log):
-#   1. training data: $PER_TASK samples per open task of the train split, FBC2 training folders
+#   1. training data: $PER_TASK samples per open task of the train split (TASK_COUNTS overrides single
+#      tasks), FBC2 training folders
 #   2. BPE: 1000 tokens on those texts                                    (scripts/train_bpe.py)
 #   3. VQGAN: configs/vqgan/demo32.json, 32px images -> 8x8 codes, 256 codes (scripts/train_vqgan.py)
 #   4. RUDOLPH "demo" (6 layers, 256 wide, l=64 m=8 r=20; 5.5M parameters) (scripts/train.py, DeepSpeed
@@ -22,6 +23,7 @@ fi
 WORK="${WORK:-runs/demo}"
 OUT="${OUT:-weights/demo}"
 PER_TASK="${PER_TASK:-1000}"
+TASK_COUNTS="${TASK_COUNTS:-}"  # per-task overrides of PER_TASK, e.g. "TRitW=5000" (space-separated)
 BPE_VOCAB="${BPE_VOCAB:-1000}"
 VQGAN_STEPS="${VQGAN_STEPS:-1200}"
 VQGAN_CONFIG="${VQGAN_CONFIG:-configs/vqgan/demo32.json}"  # demo64.json: 64px, 8x8 codes; demo64-f4.json: 64px, 16x16 codes
@@ -45,11 +47,13 @@ step() {  # step NAME COMMAND...: run, echo the command, log its wall time
   "$@"
   echo "== $name: done in $((SECONDS - start)) s" | tee -a "$LOG"
 }
-echo "== train_demo.sh $(date -u +%Y-%m-%dT%H:%M:%SZ) PER_TASK=$PER_TASK VQGAN_STEPS=$VQGAN_STEPS EPOCHS=$EPOCHS" \
+COUNT_ARGS=()
+for item in $TASK_COUNTS; do COUNT_ARGS+=(--task-count "$item"); done
+echo "== train_demo.sh $(date -u +%Y-%m-%dT%H:%M:%SZ) PER_TASK=$PER_TASK TASK_COUNTS='$TASK_COUNTS' VQGAN_STEPS=$VQGAN_STEPS EPOCHS=$EPOCHS" \
      "MICRO_BATCH=$MICRO_BATCH LR=$LR THREADS=$THREADS SEED=$SEED VQGAN_CONFIG=$VQGAN_CONFIG VQGAN_BATCH=$VQGAN_BATCH" \
      "VQGAN_EDGE=$VQGAN_EDGE RUDOLPH_CONFIG=$RUDOLPH_CONFIG" | tee -a "$LOG"
 
-step data "$PYTHON" scripts/make_sample_input.py --split train --per-task "$PER_TASK" --out "$WORK/data"
+step data "$PYTHON" scripts/make_sample_input.py --split train --per-task "$PER_TASK" "${COUNT_ARGS[@]}" --out "$WORK/data"
 step bpe "$PYTHON" scripts/train_bpe.py --train-dir "$WORK/data" --per-task 0 --vocab-size "$BPE_VOCAB" \
   --out "$WORK/bpe/bpe.model"
 step vqgan "$PYTHON" scripts/train_vqgan.py --config "$VQGAN_CONFIG" --train-dir "$WORK/data" \
@@ -73,7 +77,7 @@ cat > "$OUT/REPRODUCE.md" <<NOTE
 
 Trained by \`scripts/train_demo.sh\` on $(date -u +%Y-%m-%d) (commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)):
 
-    PER_TASK=$PER_TASK BPE_VOCAB=$BPE_VOCAB VQGAN_CONFIG=$VQGAN_CONFIG VQGAN_STEPS=$VQGAN_STEPS VQGAN_BATCH=$VQGAN_BATCH VQGAN_EDGE=$VQGAN_EDGE RUDOLPH_CONFIG=$RUDOLPH_CONFIG EPOCHS=$EPOCHS MICRO_BATCH=$MICRO_BATCH LR=$LR THREADS=$THREADS SEED=$SEED bash scripts/train_demo.sh
+    PER_TASK=$PER_TASK TASK_COUNTS='$TASK_COUNTS' BPE_VOCAB=$BPE_VOCAB VQGAN_CONFIG=$VQGAN_CONFIG VQGAN_STEPS=$VQGAN_STEPS VQGAN_BATCH=$VQGAN_BATCH VQGAN_EDGE=$VQGAN_EDGE RUDOLPH_CONFIG=$RUDOLPH_CONFIG EPOCHS=$EPOCHS MICRO_BATCH=$MICRO_BATCH LR=$LR THREADS=$THREADS SEED=$SEED bash scripts/train_demo.sh
 
 Files: the weights directory (config.json, rudolph.safetensors, bpe.model, vqgan.safetensors,
 vqgan_config.json); RUDOLPH training: train_log.jsonl (per step), loss_log.csv (per epoch),

@@ -70,3 +70,25 @@ def test_texts_do_not_depend_on_the_fonts_installed(monkeypatch, fresh_font_cach
     assert fonts.find_cyrillic_fonts() == (fonts.PREFERRED[0],)
     one_font = [(s.answers, s.meta["key"]) for s in generate_samples("TRitW", 12, seed=1)]
     assert one_font == all_fonts
+
+
+def test_task_count_overrides_one_task(tmp_path):
+    out = tmp_path / "tr"
+    subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), "--per-task", "2", "--split", "train",
+                    "--task-count", "TRitW=5"], check=True, capture_output=True)
+    sizes = {f.parent.name: len(json.loads(f.read_text(encoding="utf-8")))
+             for f in out.glob("*/*_train.json")}
+    assert sizes == {"textqa": 2, "mathqa": 2, "generation": 2, "captioning": 2, "vqa": 2, "text_recognition": 5}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--task-count", "Foo=3"], "TASK one of"),
+    (["--task-count", "TRitW=x"], "not a whole number"),
+    (["--task-count", "TRitW=0"], "at least 1"),
+    (["--task-count", "TRitW=3", "--split", "heldout"], "training format"),
+])
+def test_bad_task_count_is_refused(tmp_path, args, message):
+    out = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path / "x"), "--split", "train", *args],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and message in out.stderr
+    assert not (tmp_path / "x").exists()
