@@ -49,9 +49,11 @@ step() {  # step NAME COMMAND...: run, echo the command, log its wall time
 }
 COUNT_ARGS=()
 for item in $TASK_COUNTS; do COUNT_ARGS+=(--task-count "$item"); done
-echo "== train_demo.sh $(date -u +%Y-%m-%dT%H:%M:%SZ) PER_TASK=$PER_TASK TASK_COUNTS='$TASK_COUNTS' VQGAN_STEPS=$VQGAN_STEPS EPOCHS=$EPOCHS" \
-     "MICRO_BATCH=$MICRO_BATCH LR=$LR THREADS=$THREADS SEED=$SEED VQGAN_CONFIG=$VQGAN_CONFIG VQGAN_BATCH=$VQGAN_BATCH" \
-     "VQGAN_EDGE=$VQGAN_EDGE RUDOLPH_CONFIG=$RUDOLPH_CONFIG" | tee -a "$LOG"
+# every knob that shapes the weights, once: the log header and REPRODUCE.md both print it
+SETTINGS="PER_TASK=$PER_TASK TASK_COUNTS='$TASK_COUNTS' BPE_VOCAB=$BPE_VOCAB VQGAN_CONFIG=$VQGAN_CONFIG"
+SETTINGS+=" VQGAN_STEPS=$VQGAN_STEPS VQGAN_BATCH=$VQGAN_BATCH VQGAN_EDGE=$VQGAN_EDGE RUDOLPH_CONFIG=$RUDOLPH_CONFIG"
+SETTINGS+=" EPOCHS=$EPOCHS MICRO_BATCH=$MICRO_BATCH LR=$LR THREADS=$THREADS SEED=$SEED"
+echo "== train_demo.sh $(date -u +%Y-%m-%dT%H:%M:%SZ) $SETTINGS" | tee -a "$LOG"
 
 step data "$PYTHON" scripts/make_sample_input.py --split train --per-task "$PER_TASK" "${COUNT_ARGS[@]}" --out "$WORK/data"
 step bpe "$PYTHON" scripts/train_bpe.py --train-dir "$WORK/data" --per-task 0 --vocab-size "$BPE_VOCAB" \
@@ -77,7 +79,7 @@ cat > "$OUT/REPRODUCE.md" <<NOTE
 
 Trained by \`scripts/train_demo.sh\` on $(date -u +%Y-%m-%d) (commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)):
 
-    PER_TASK=$PER_TASK TASK_COUNTS='$TASK_COUNTS' BPE_VOCAB=$BPE_VOCAB VQGAN_CONFIG=$VQGAN_CONFIG VQGAN_STEPS=$VQGAN_STEPS VQGAN_BATCH=$VQGAN_BATCH VQGAN_EDGE=$VQGAN_EDGE RUDOLPH_CONFIG=$RUDOLPH_CONFIG EPOCHS=$EPOCHS MICRO_BATCH=$MICRO_BATCH LR=$LR THREADS=$THREADS SEED=$SEED bash scripts/train_demo.sh
+    $SETTINGS bash scripts/train_demo.sh
 
 Files: the weights directory (config.json, rudolph.safetensors, bpe.model, vqgan.safetensors,
 vqgan_config.json); RUDOLPH training: train_log.jsonl (per step), loss_log.csv (per epoch),
