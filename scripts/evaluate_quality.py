@@ -6,7 +6,9 @@ per system, the official per-task scores, and which prize thresholds each passes
       --random-like weights/demo --constant "a) да 1" --out quality.md
 
 ``--random-like DIR`` adds the same pipeline with DIR's tokenizer and VQGAN but a randomly
-initialised RUDOLPH of the same configuration; ``--constant TEXT`` adds a system answering TEXT to
+initialised RUDOLPH of the same configuration, one row per ``--random-seeds`` seed and, with more
+than one, a row of their mean (a random RUDOLPH's option choice alone scores 0.22 to 0.32 on 50
+MathQA samples depending on its seed, so one seed is a noisy baseline); ``--constant TEXT`` adds a system answering TEXT to
 every sample (how lenient the metrics are). The held-out set is made with
 ``scripts/make_sample_input.py --split heldout`` when the folder does not exist.
 """
@@ -74,6 +76,19 @@ def score(predictions: Path, heldout: Path, options: ScoreOptions) -> dict:
                        input_path=str(heldout / "input.json"), options=options)
 
 
+def mean_report(reports: list[dict]) -> dict:
+    """Task scores and components averaged over ``reports``; None where any report lacks a value."""
+    tasks = {}
+    for task in OPEN_TASKS:
+        entries = [r["tasks"][task] for r in reports]
+        scores = [e["score"] for e in entries]
+        keys = entries[0]["components"].keys()
+        components = {k: (None if any(e["components"].get(k) is None for e in entries)
+                          else sum(e["components"][k] for e in entries) / len(entries)) for k in keys}
+        tasks[task] = {"score": None if None in scores else sum(scores) / len(scores), "components": components}
+    return {"tasks": tasks}
+
+
 def markdown_table(rows: list[tuple[str, dict]]) -> str:
     registry = {t.name: t for t in load_registry().tasks}
     head = "| system | " + " | ".join(OPEN_TASKS) + " | thresholds passed |"
@@ -106,12 +121,16 @@ def main(argv=None) -> None:
     p.add_argument("--clip-weights", default=None)
     p.add_argument("--inception-weights", default=None)
     p.add_argument("--work", type=Path, default=None, help="folder for outputs (default: a temporary one)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--random-seeds", type=int, nargs="+", default=[0], metavar="SEED",
+                   help="seeds of the random RUDOLPHs for --random-like (default: 0); with several, "
+                   "a row of their mean is added")
     p.add_argument("--out", type=Path, default=None, help="also write the Markdown table here")
     p.add_argument("--json", type=Path, default=None, help="write every report here")
     p.add_argument("--run-arg", action="append", default=[], help="an extra argument for run.py (repeatable)")
     args = p.parse_args(argv)
 
+    if len(set(args.random_seeds)) != len(args.random_seeds):
+        p.error(f"--random-seeds {' '.join(map(str, args.random_seeds))}: each seed once")
     ensure_heldout(args.heldout, args.per_task)
     work = args.work or Path(tempfile.mkdtemp(prefix="fbc2_quality_"))
     options = ScoreOptions(clip_weights=args.clip_weights, inception_weights=args.inception_weights, progress=False)
@@ -123,9 +142,15 @@ def main(argv=None) -> None:
         predictions = run_pipeline(Path(folder), args.heldout, work / name, args.run_arg)
         rows.append((name, score(predictions, args.heldout, options)))
     for folder in args.random_like:
-        weights = random_weights_like(folder, work / f"random_{folder.name}_weights", args.seed)
-        predictions = run_pipeline(weights, args.heldout, work / f"random_{folder.name}", args.run_arg)
-        rows.append((f"random {folder.name}", score(predictions, args.heldout, options)))
+        reports = []
+        for seed in args.random_seeds:
+            weights = random_weights_like(folder, work / f"random_{folder.name}_{seed}_weights", seed)
+            predictions = run_pipeline(weights, args.heldout, work / f"random_{folder.name}_{seed}", args.run_arg)
+            reports.append(score(predictions, args.heldout, options))
+            rows.append((f"random {folder.name} (seed {seed})", reports[-1]))
+        if len(reports) > 1:
+            seeds = ", ".join(map(str, args.random_seeds))
+            rows.append((f"random {folder.name}, mean of seeds {seeds}", mean_report(reports)))
     for text in args.constant:
         predictions = constant_predictions(text, args.heldout, work / f"constant_{len(rows)}")
         rows.append((f"constant '{text}'", score(predictions, args.heldout, options)))
