@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Reproduce weights/demo/: a BPE, a small VQGAN and the RUDOLPH "demo" config trained from scratch on
-# the synthetic FBC2 train split, on CPU (planned for 2 cores, about an hour in all).
+# Reproduce weights/demo/: a BPE, a small VQGAN and the RUDOLPH "demo-m16" config trained from scratch
+# on the synthetic FBC2 train split, on CPU (2 cores: about 2 h 15 min in all, see docs/training.md).
 #
 #   bash scripts/train_demo.sh                 # writes runs/demo/ (work files) and weights/demo/
-#   PER_TASK=200 EPOCHS=1 VQGAN_STEPS=100 OUT=/tmp/demo_quick bash scripts/train_demo.sh   # a quick check
+#   PER_TASK=40 TASK_COUNTS= EPOCHS=1 VQGAN_STEPS=10 OUT=/tmp/demo_quick bash scripts/train_demo.sh   # a quick check
+#   TASK_COUNTS= VQGAN_CONFIG=configs/vqgan/demo32.json VQGAN_STEPS=1200 VQGAN_BATCH=32 VQGAN_EDGE=0 \
+#     RUDOLPH_CONFIG=demo EPOCHS=6 bash scripts/train_demo.sh   # the earlier 45-minute demo (no TRitW)
 #
 # Steps (each logged with its wall time to $WORK/recipe.log):
-#   1. training data: $PER_TASK samples per open task of the train split (TASK_COUNTS overrides single
-#      tasks), FBC2 training folders
+#   1. training data: $PER_TASK samples per open task of the train split, TASK_COUNTS overriding single
+#      tasks (by default 5000 TRitW, 2000 TextQA and 2000 MathQA), FBC2 training folders
 #   2. BPE: 1000 tokens on those texts                                    (scripts/train_bpe.py)
-#   3. VQGAN: configs/vqgan/demo32.json, 32px images -> 8x8 codes, 256 codes (scripts/train_vqgan.py)
-#   4. RUDOLPH "demo" (6 layers, 256 wide, l=64 m=8 r=20; 5.5M parameters) (scripts/train.py, DeepSpeed
-#      ZeRO-1 fp32 on CPU, eco2AI with TargetValue)
+#   3. VQGAN: configs/vqgan/demo64-f4.json, 64px images -> 16x16 codes, 512 codes, with the edge term
+#      that keeps glyph strokes apart                                      (scripts/train_vqgan.py)
+#   4. RUDOLPH "demo-m16" (6 layers, 256 wide, l=64 m=16 r=20; 5.6M parameters) (scripts/train.py,
+#      DeepSpeed ZeRO-1 fp32 on CPU, eco2AI with TargetValue)
 #   5. weights/demo/: the weights directory plus its logs, the eco2AI CSVs and REPRODUCE.md
 set -euo pipefail
 
@@ -23,14 +26,14 @@ fi
 WORK="${WORK:-runs/demo}"
 OUT="${OUT:-weights/demo}"
 PER_TASK="${PER_TASK:-1000}"
-TASK_COUNTS="${TASK_COUNTS:-}"  # per-task overrides of PER_TASK, e.g. "TRitW=5000" (space-separated)
+TASK_COUNTS="${TASK_COUNTS-TRitW=5000 TextQA=2000 MathQA=2000}"  # per-task overrides of PER_TASK (space-separated); empty: none
 BPE_VOCAB="${BPE_VOCAB:-1000}"
-VQGAN_STEPS="${VQGAN_STEPS:-1200}"
-VQGAN_CONFIG="${VQGAN_CONFIG:-configs/vqgan/demo32.json}"  # demo64.json: 64px, 8x8 codes; demo64-f4.json: 64px, 16x16 codes
-VQGAN_BATCH="${VQGAN_BATCH:-32}"
-VQGAN_EDGE="${VQGAN_EDGE:-0}"  # weight of the VQGAN's edge term (keeps glyph strokes); 0: off
-RUDOLPH_CONFIG="${RUDOLPH_CONFIG:-demo}"  # must match the VQGAN: demo-m16 for demo64-f4.json
-EPOCHS="${EPOCHS:-6}"
+VQGAN_STEPS="${VQGAN_STEPS:-1600}"
+VQGAN_CONFIG="${VQGAN_CONFIG:-configs/vqgan/demo64-f4.json}"  # 64px, 16x16 codes; demo32.json: 32px, 8x8 codes
+VQGAN_BATCH="${VQGAN_BATCH:-16}"
+VQGAN_EDGE="${VQGAN_EDGE:-2}"  # weight of the VQGAN's edge term (keeps glyph strokes); 0: off
+RUDOLPH_CONFIG="${RUDOLPH_CONFIG:-demo-m16}"  # must match the VQGAN: demo for demo32.json
+EPOCHS="${EPOCHS:-4}"
 MICRO_BATCH="${MICRO_BATCH:-16}"
 LR="${LR:-6e-4}"
 THREADS="${THREADS:-2}"
