@@ -8,8 +8,8 @@ per system, the official per-task scores, and which prize thresholds each passes
 ``--random-like DIR`` adds the same pipeline with DIR's tokenizer and VQGAN but a randomly
 initialised RUDOLPH of the same configuration, one row per ``--random-seeds`` seed and, with more
 than one, a row of their mean (a random RUDOLPH's option choice alone scores 0.22 to 0.32 on 50
-MathQA samples depending on its seed, so one seed is a noisy baseline); ``--constant TEXT`` adds a system answering TEXT to
-every sample (how lenient the metrics are). The held-out set is made with
+MathQA samples depending on its seed, so one seed is a noisy baseline); ``--constant TEXT`` adds a
+system answering TEXT to every sample (how lenient the metrics are). The held-out set is made with
 ``scripts/make_sample_input.py --split heldout`` when the folder does not exist.
 """
 

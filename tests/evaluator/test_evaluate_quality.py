@@ -1,15 +1,11 @@
 """scripts/evaluate_quality.py: the mean over random seeds, the table, and a constant system end to end."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from helpers.scripts import load_script
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "evaluate_quality.py"
-spec = importlib.util.spec_from_file_location("evaluate_quality", SCRIPT)
-eq = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(eq)
+eq = load_script("evaluate_quality")
 
 
 def report(scores: dict, meteor=None):

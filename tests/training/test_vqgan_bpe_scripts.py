@@ -1,26 +1,16 @@
 """scripts/train_vqgan.py and scripts/train_bpe.py, and the VQGAN quantisers they train with."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
+from helpers.scripts import SCRIPTS, load_script
 
 from solution.rudolph import get_config
 from solution.rudolph.tokenizer import Tokenizer
 from solution.train.sources import read_vqgan_config
 from solution.train.vqgan_training import QUANTIZERS, VQGANLossWeights, edge_l1, reconstruct, vqgan_loss
 from solution.vqgan import build_vqgan, get_vqgan_config, load_vqgan
-
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def tiny_vqgan():
