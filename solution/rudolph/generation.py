@@ -6,7 +6,8 @@ Every loop is written once over a ``Decoder``; the decoding mode chooses how a s
 - ``cached``: a KV cache, each step computes the new token over the keys written so far;
 - ``static``: the same cache, but every step has the same tensor shapes (``Rudolph.step``);
 - ``graph``: the static step captured once per batch size as a CUDA graph and replayed (eager
-  ``static`` on CPU, or with one warning when capture fails).
+  ``static`` on CPU, or with one warning when capture fails);
+- ``compile``: the static step under ``torch.compile(mode="reduce-overhead")`` (for comparison).
 
 No loop synchronises with the host per token on a GPU: ids are collected on the device, eos is
 checked every few steps, and the ids reach the host once per batch. Right-text generation shrinks
@@ -25,7 +26,7 @@ import torch.nn.functional as F
 from .model import CandidateKV, KVCache, Rudolph
 
 EOS_ID = 3
-DECODING_MODES = ("full", "cached", "static", "graph")
+DECODING_MODES = ("full", "cached", "static", "graph", "compile")
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,9 @@ class StaticStep:
     ``(b, V)`` out, and ``pos (b,)`` advanced by one. Replays a CUDA graph once ``capture`` worked,
     else runs eagerly on the same buffers."""
 
-    def __init__(self, model: Rudolph, cache: KVCache, part: str):
+    def __init__(self, model: Rudolph, cache: KVCache, part: str, step_fn=None):
         self.model, self.cache, self.part = model, cache, part
+        self.step_fn = step_fn or model.step
         device = cache.keys.device
         self.tokens = torch.zeros(cache.batch_size, dtype=torch.long, device=device)
         self.pos = torch.zeros(cache.batch_size, dtype=torch.long, device=device)
@@ -86,7 +88,7 @@ class StaticStep:
         self.graph = None
 
     def _run(self) -> None:
-        self.logits = self.model.step(self.tokens, self.pos, self.cache, self.part)
+        self.logits = self.step_fn(self.tokens, self.pos, self.cache, self.part)
         self.pos.add_(1)
 
     def capture(self, backend=None) -> None:
@@ -124,13 +126,15 @@ class DecodeEngine:
     """Static decoding state kept across batches: one zeroed KV cache of ``max_batch`` rows and one
     ``StaticStep`` per (part, rows), all over views of that cache. With ``use_graphs`` (default: on
     CUDA) each step is captured as a CUDA graph, pinned to the attention kernel measured fastest at
-    the first capture; if capture fails, one warning and eager static steps from then on."""
+    the first capture; if capture fails, one warning and eager static steps from then on. With
+    ``compile`` the step runs under ``torch.compile(mode="reduce-overhead")`` instead."""
 
-    def __init__(self, model: Rudolph, max_batch: int, use_graphs: bool | None = None):
+    def __init__(self, model: Rudolph, max_batch: int, use_graphs: bool | None = None, compile: bool = False):
         self.model, self.max_batch = model, max_batch
         self.cache = model.new_cache(max_batch)
         device = self.cache.keys.device
-        self.use_graphs = device.type == "cuda" if use_graphs is None else use_graphs
+        self.use_graphs = (device.type == "cuda" if use_graphs is None else use_graphs) and not compile
+        self.step_fn = torch.compile(model.step, mode="reduce-overhead", fullgraph=True) if compile else None
         self.steps: dict[tuple[str, int], StaticStep] = {}
         self.backend = None  # (name, SDPBackend) once measured
         self.backend_ms: dict[str, float] = {}  # ms per replayed step, per kernel tried
@@ -140,7 +144,7 @@ class DecodeEngine:
             raise ValueError(f"{rows} rows do not fit the engine's cache of {self.max_batch}")
         key = (part, rows)
         if key not in self.steps:
-            step = StaticStep(self.model, self.cache.rows(0, rows), part)
+            step = StaticStep(self.model, self.cache.rows(0, rows), part, self.step_fn)
             if self.use_graphs:
                 self._capture(step)
             self.steps[key] = step
@@ -254,9 +258,10 @@ def make_decoder(model: Rudolph, part: str, decoding: str, engine: DecodeEngine 
         return FullRecompute(model)
     if decoding == "cached":
         return CachedDecoder(model)
-    if decoding in ("static", "graph"):
+    if decoding in ("static", "graph", "compile"):
         if engine is None or engine.max_batch < rows:
-            engine = DecodeEngine(model, rows, use_graphs=None if decoding == "graph" else False)
+            engine = DecodeEngine(model, rows, use_graphs=None if decoding == "graph" else False,
+                                  compile=decoding == "compile")
         return StaticDecoder(model, part, engine)
     raise ValueError(f"unknown decoding {decoding!r}; expected one of {DECODING_MODES}")
 
@@ -270,14 +275,15 @@ def default_check_every(device: torch.device) -> int:
 @torch.no_grad()
 def generate_image_tokens(model: Rudolph, left_ids: torch.Tensor, sampling: Sampling = BASELINE_IMAGE_SAMPLING,
                           generator: torch.Generator | None = None, decoding: str = "cached",
-                          engine: DecodeEngine | None = None, progress=None) -> torch.Tensor:
+                          engine: DecodeEngine | None = None, progress=None, steps: int | None = None) -> torch.Tensor:
     """``(b, m*m)`` image ids (0..image_vocab_size-1) generated after the left text ``(b, l)``.
 
-    Image special tokens are never sampled. ``progress`` is an optional callable(step) per token.
+    Image special tokens are never sampled. ``progress`` is an optional callable(step) per token;
+    ``steps`` stops after the first ``steps`` tokens (benchmarks and checks).
     """
     c = model.config
     lo, hi = c.text_vocab, c.text_vocab + c.image_vocab_size
-    b, n = left_ids.shape[0], c.image_seq_length
+    b, n = left_ids.shape[0], min(steps or c.image_seq_length, c.image_seq_length)
     decoder = make_decoder(model, "image", decoding, engine, b)
     logits = decoder.start(left_ids)
     tokens = torch.empty(b, n, dtype=torch.long, device=left_ids.device)
@@ -372,7 +378,7 @@ def score_right_texts(model: Rudolph, left_ids: torch.Tensor, image_ids: torch.T
 def _packed_token_logp(model: Rudolph, prefix: torch.Tensor, right_ids: torch.Tensor, owner: torch.Tensor,
                        cache: KVCache | None, max_tokens: int) -> torch.Tensor:
     """``(n, r)`` log-probability of every candidate token given everything before it."""
-    b, n, r = prefix.shape[0], *right_ids.shape
+    b, r = prefix.shape[0], right_ids.shape[1]
     cache = model.new_cache(b) if cache is None else cache.rows(0, b)
     cache.length = 0
     last = model(prefix, cache, last_only=True)[:, -1, :model.config.text_vocab].float().log_softmax(-1)  # (b, V)
