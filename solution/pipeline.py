@@ -133,6 +133,8 @@ class _NoProgress:
 
 
 MAX_PRINTED_FAILURES = 10  # later failures only count in the summary
+FAILURE_CONSEQUENCE = {"prepare": "it keeps its placeholder answer", "answer": "it keeps its placeholder answer",
+                       "encode": "it is answered without its image", "image": "it gets no generated image"}
 
 
 class Pipeline:
@@ -169,7 +171,7 @@ class Pipeline:
         if self.failures <= MAX_PRINTED_FAILURES:
             message = str(error).splitlines()[0][:200] if str(error) else ""
             print(f"run.py: warning: sample {s.id!r}: {phase} failed ({type(error).__name__}: {message}); "
-                  "it keeps its placeholder", file=sys.stderr)
+                  f"{FAILURE_CONSEQUENCE[phase]}", file=sys.stderr)
 
     def _isolated(self, phase: str, batch: list[Sample], work, done) -> None:
         """``work(batch)``; if it raises, ``work([s])`` for each sample not ``done(s)`` yet, so that a
@@ -388,12 +390,12 @@ class Pipeline:
     def run(self, samples: list[Sample]) -> RunStats:
         t0 = time.monotonic()
         try:
-            samples = self.prepare(samples)
+            ready = self.prepare(samples)
         finally:
             self.stats.seconds["prepare"] += time.monotonic() - t0
             self.stats.samples["prepare"] += len(self.left)
         try:
-            self._phases(samples)
+            self._phases(ready)
         finally:
             for s in samples:
                 for w in s.warnings:
