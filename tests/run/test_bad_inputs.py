@@ -115,6 +115,8 @@ def test_resolve_image_path_refusals(tmp_path):
     ('{"0": [ {"type": "text", "content": "x"} ', "invalid JSON at line 1, column"),
     ('[1, 2]', "expected a JSON object"),
     (b'\xff\xfe\x00garbage', "not UTF-8"),
+    ("[" * 3000 + "]" * 3000, "nested too deeply"),
+    ('{"a": [{"type": "text", "content": ' + "9" * 5000 + "}]}", "unreadable JSON"),
 ])
 def test_malformed_input_json_is_one_clear_line(tmp_path, tiny_weights, content, message):
     path = tmp_path / "input.json"
