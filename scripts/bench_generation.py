@@ -84,12 +84,6 @@ def random_model(config, device, dtype):
     return model
 
 
-def new_engine(model, mode, rows):
-    if mode in ("full", "cached"):
-        return None
-    return DecodeEngine(model, rows, use_graphs=None if mode == "graph" else False, compile=mode == "compile")
-
-
 def timed(fn, device):
     sync(device)
     t0 = time.perf_counter()
@@ -175,7 +169,7 @@ def main(argv=None) -> None:
                 torch.cuda.empty_cache()
                 torch.cuda.reset_peak_memory_stats(device)
             try:
-                engine = new_engine(model, mode, b)
+                engine = DecodeEngine.for_decoding(model, b, mode)
                 image_s, right_s, ids, texts = measure(model, mode, engine, inputs, image_steps, right_steps, device)
             except Exception as e:  # noqa: BLE001 - one mode failing must not hide the others
                 print(f"{b:>5} {mode:<8} failed: {type(e).__name__}: {str(e).splitlines()[0][:150] if str(e) else ''}")

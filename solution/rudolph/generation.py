@@ -139,6 +139,15 @@ class DecodeEngine:
         self.backend = None  # (name, SDPBackend) once measured
         self.backend_ms: dict[str, float] = {}  # ms per replayed step, per kernel tried
 
+    @classmethod
+    def for_decoding(cls, model: Rudolph, max_batch: int, decoding: str) -> DecodeEngine | None:
+        """The engine a decoding mode runs on; None for the modes without a static cache."""
+        if decoding not in DECODING_MODES:
+            raise ValueError(f"unknown decoding {decoding!r}; expected one of {DECODING_MODES}")
+        if decoding in ("full", "cached"):
+            return None
+        return cls(model, max_batch, use_graphs=None if decoding == "graph" else False, compile=decoding == "compile")
+
     def step(self, part: str, rows: int) -> StaticStep:
         if rows > self.max_batch:
             raise ValueError(f"{rows} rows do not fit the engine's cache of {self.max_batch}")
@@ -254,16 +263,15 @@ class StaticDecoder(Decoder):
 
 
 def make_decoder(model: Rudolph, part: str, decoding: str, engine: DecodeEngine | None, rows: int) -> Decoder:
+    """The decoder of a mode for ``rows`` rows; a static one runs on ``engine`` when it is given (and
+    large enough), so its cache and graphs serve batch after batch."""
     if decoding == "full":
         return FullRecompute(model)
     if decoding == "cached":
         return CachedDecoder(model)
-    if decoding in ("static", "graph", "compile"):
-        if engine is None or engine.max_batch < rows:
-            engine = DecodeEngine(model, rows, use_graphs=None if decoding == "graph" else False,
-                                  compile=decoding == "compile")
-        return StaticDecoder(model, part, engine)
-    raise ValueError(f"unknown decoding {decoding!r}; expected one of {DECODING_MODES}")
+    if engine is None or engine.max_batch < rows:
+        engine = DecodeEngine.for_decoding(model, rows, decoding)
+    return StaticDecoder(model, part, engine)
 
 
 def default_check_every(device: torch.device) -> int:
