@@ -247,7 +247,7 @@ def _execute(args: argparse.Namespace, started: float) -> RunOutcome:
     from solution.budget import Budget
     from solution.pipeline import Pipeline, RunOptions
     from solution.predictions import STATE, PredictionStore, ResumeMismatch
-    from solution.rudolph import BASELINE_TEXT_SAMPLING, GREEDY
+    from solution.rudolph import BASELINE_TEXT_SAMPLING, DTYPES, GREEDY
     from solution.safe_files import FileProblem
     from solution.weights import WeightsError, load_weights, resolve_weights
 
@@ -317,9 +317,7 @@ def _execute(args: argparse.Namespace, started: float) -> RunOutcome:
 
     signal.signal(signal.SIGTERM, on_sigterm)
     budget = Budget(seconds=args.time_budget - (time.monotonic() - started))
-    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}.get(args.dtype)
-    if dtype is None:
-        dtype = torch.float16 if device.type == "cuda" else torch.float32
+    dtype = DTYPES.get(args.dtype) or (torch.float16 if device.type == "cuda" else torch.float32)
     options = RunOptions(
         batch_size=args.batch_size, decoding=args.decoding,
         text_only_image=args.text_only_image, options=args.options, generate_images=not args.no_images,

@@ -30,6 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from solution.rudolph import (  # noqa: E402
+    DTYPES,
     GREEDY,
     DecodeEngine,
     build_model,
@@ -38,7 +39,6 @@ from solution.rudolph import (  # noqa: E402
     get_config,
 )
 
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 MODES = ("full", "cached", "static", "graph", "compile")
 
 
@@ -69,14 +69,8 @@ def copy_bandwidth(device, nbytes: int = 2**30) -> float:
 
 def random_model(config, device, dtype):
     """Random weights made on the device in ``dtype`` (no fp32 copy on the host)."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        with torch.device(device):
-            torch.manual_seed(0)
-            model = build_model(config).eval()
-    finally:
-        torch.set_default_dtype(previous)
+    torch.manual_seed(0)
+    model = build_model(config, device, dtype).eval()
     c = model.config
     with torch.no_grad():  # greedy right text never stops early: every mode does the same steps
         model.to_logits[1].bias[3] = -1e4
@@ -84,34 +78,33 @@ def random_model(config, device, dtype):
     return model
 
 
-def timed(fn, device):
-    sync(device)
-    t0 = time.perf_counter()
-    out = fn()
-    sync(device)
-    return out, time.perf_counter() - t0
+class StepClock:
+    """A progress callback that times the steps after the first token (the prefill, and any capture
+    made at the first call, stay outside): seconds per step over steps 1..n."""
+
+    def __init__(self, device):
+        self.device, self.marks = device, {}
+
+    def __call__(self, step: int) -> None:
+        sync(self.device)
+        self.marks[step] = time.perf_counter()
+
+    def per_step(self) -> float:
+        last = max(self.marks)
+        return (self.marks[last] - self.marks[0]) / last
 
 
 def measure(model, mode, engine, inputs, image_steps, right_steps, device):
-    """Seconds per image step and per right-text step: the loop with one step less, subtracted from
-    the loop with all of them, leaves out the prefill (and any capture made at the first call)."""
+    """Seconds per image step and per right-text step, and the ids made (``steps + 1`` tokens each)."""
     left, image, prefix = inputs
-
-    def image_run(n):
-        return generate_image_tokens(model, left, GREEDY, decoding=mode, engine=engine, steps=n)
-
-    def right_run(n):
-        return generate_right_text(model, left, image, prefix, GREEDY, max_new_tokens=n, decoding=mode,
-                                   engine=engine)
-
-    image_run(2), right_run(2)  # warm-up: kernels chosen, graphs captured
-    _, short = timed(lambda: image_run(1), device)
-    ids, whole = timed(lambda: image_run(image_steps + 1), device)
-    image_s = (whole - short) / image_steps
-    _, short = timed(lambda: right_run(1), device)
-    texts, whole = timed(lambda: right_run(right_steps + 1), device)
-    right_s = (whole - short) / right_steps
-    return image_s, right_s, ids, texts
+    generate_image_tokens(model, left, GREEDY, decoding=mode, engine=engine, steps=3)  # warm-up, capture
+    generate_right_text(model, left, image, prefix, GREEDY, max_new_tokens=3, decoding=mode, engine=engine)
+    image_clock, right_clock = StepClock(device), StepClock(device)
+    ids = generate_image_tokens(model, left, GREEDY, decoding=mode, engine=engine, steps=image_steps + 1,
+                                progress=image_clock)
+    texts = generate_right_text(model, left, image, prefix, GREEDY, max_new_tokens=right_steps + 1,
+                                decoding=mode, engine=engine, progress=right_clock)
+    return image_clock.per_step(), right_clock.per_step(), ids, texts
 
 
 def main(argv=None) -> None:

@@ -309,12 +309,14 @@ def generate_image_tokens(model: Rudolph, left_ids: torch.Tensor, sampling: Samp
 def generate_right_text(model: Rudolph, left_ids: torch.Tensor, image_ids: torch.Tensor, right_prefix: torch.Tensor,
                         sampling: Sampling = GREEDY, max_new_tokens: int | None = None,
                         generator: torch.Generator | None = None, decoding: str = "cached",
-                        engine: DecodeEngine | None = None, check_every: int | None = None) -> list[list[int]]:
+                        engine: DecodeEngine | None = None, check_every: int | None = None,
+                        progress=None) -> list[list[int]]:
     """Right-text ids generated after ``[left | image | right_prefix]``, cut before the first eos.
 
     ``right_prefix`` is ``(b, k)``, usually ``[bos, <RT_UNK>]``. A sampled pad-position id
     (``>= V_text - l``) counts as eos. Every ``check_every`` steps the loop looks at which rows are
     done: it stops when all are, and keeps only the running rows once half or more have finished.
+    ``progress`` is an optional callable(step) per token.
     """
     c = model.config
     device = left_ids.device
@@ -332,6 +334,8 @@ def generate_right_text(model: Rudolph, left_ids: torch.Tensor, image_ids: torch
         token = torch.where(finished, EOS_ID, sample_next(logits[:, :c.text_vocab], sampling, generator))
         out[rows, step] = token
         finished = finished | (token == EOS_ID) | (token >= eos_from)
+        if progress is not None:
+            progress(step)
         if step == max_new_tokens - 1:
             break
         if (step + 1) % check_every == 0:

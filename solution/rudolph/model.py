@@ -25,6 +25,7 @@ from torch import nn
 from .config import RudolphConfig, get_config
 from .masks import MASK_KINDS, build_mask, layer_mask_kind
 
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}  # names on command lines
 LAYERNORM_EPS = 1e-5
 ATTENTION_CLAMP = 65504.0  # the attention output is clamped to the fp16 range
 
@@ -313,6 +314,14 @@ def _init_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def build_model(params) -> Rudolph:
-    """A RUDOLPH with random weights from official-style params (a dict, registry name or config)."""
-    return Rudolph(get_config(params))
+def build_model(params, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> Rudolph:
+    """A RUDOLPH with random weights from official-style params (a dict, registry name or config),
+    made directly on ``device`` in ``dtype`` (2.7B in fp16 on a GPU needs no fp32 copy on the host)."""
+    previous = torch.get_default_dtype()
+    if dtype is not None:
+        torch.set_default_dtype(dtype)
+    try:
+        with torch.device(device or "cpu"):
+            return Rudolph(get_config(params))
+    finally:
+        torch.set_default_dtype(previous)
