@@ -16,7 +16,10 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -29,10 +32,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 DEFAULT_WEIGHTS = ROOT / "weights" / "demo"
 DEFAULT_BUDGET = 5 * 3600 - 20 * 60  # 5 h platform limit minus 20 min for loading and margin
+DEVICE_RE = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
+ANSWER_OPTIONS = ("weights", "options", "text_only_image", "max_answer_tokens", "answer_sampling", "seed")
 
 
-class Interrupted(Exception):
-    pass
+class Interrupted(BaseException):
+    """SIGTERM: not an Exception, so that no per-sample isolation swallows it."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Every usage mistake is one ``run.py:`` line on stderr and exit 2."""
+
+    def error(self, message):
+        fail(f"{message} (see --help)")
 
 
 @dataclass
@@ -47,7 +59,7 @@ class RunOutcome:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineParser(prog="run.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     io = p.add_argument_group("files")
     io.add_argument("--input", type=Path, default=Path("../input/input.json"), help="FBC2 input.json (default: %(default)s)")
     io.add_argument("--output", type=Path, default=Path("output"), help="output folder (default: %(default)s)")
@@ -61,11 +73,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     run.add_argument("--dtype", choices=["auto", "fp32", "fp16", "bf16"], default="auto", help="auto: fp16 on GPU, fp32 on CPU")
     run.add_argument("--batch-size", type=int, default=0, help="samples per batch (default 8 on GPU, 4 on CPU)")
     run.add_argument("--time-budget", type=float, default=DEFAULT_BUDGET,
-                     help=f"seconds the whole run may take (default {DEFAULT_BUDGET}, 20 min under the 5 h limit)")
+                     help=f"seconds the whole run may take (default {DEFAULT_BUDGET}, 20 min under the 5 h limit); "
+                          "5%% of it, between 1 and 60 s, is kept back for the final write")
     run.add_argument("--seed", type=int, default=0, help="seed of every sampled token (default 0)")
-    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--no-progress", action="store_true",
+                     help="no progress (default: bars on a terminal, a line every 30 s in a log file)")
     run.add_argument("--fail-on-error", action="store_true",
-                     help="exit 1 when the model fails mid-run (default: keep the complete file and exit 0)")
+                     help="exit 1 when anything fails once predictions.json is complete on disk (the model, the "
+                          "final write, eco2AI, the rank merge); default: a warning and exit 0")
     strategy = p.add_argument_group("answer strategies")
     strategy.add_argument("--options", choices=["score", "generate"], default="score",
                           help="score: rank the given options a) b) ... by likelihood and answer the best (default); "
@@ -83,8 +98,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.resume and args.overwrite:
         p.error("--resume and --overwrite exclude each other")
-    if args.time_budget <= 0 or args.save_every < 1 or args.batch_size < 0 or args.max_answer_tokens < 0:
+    if not args.time_budget > 0 or args.save_every < 1 or args.batch_size < 0 or args.max_answer_tokens < 0:
         p.error("--time-budget and --save-every must be positive; --batch-size and --max-answer-tokens not negative")
+    if not DEVICE_RE.fullmatch(args.device):
+        p.error(f"--device {args.device}: expected auto, cpu, cuda, cuda:N or mps")
     return args
 
 
@@ -93,12 +110,38 @@ def fail(message: str, code: int = 2):
     sys.exit(code)
 
 
+def warn(message: str) -> None:
+    print(f"run.py: warning: {message}", file=sys.stderr)
+
+
+def refuse_overwrite(output: Path, protected: dict[str, Path]) -> None:
+    """--overwrite deletes files in ``output``: refuse when it is, or contains, a protected folder."""
+    out = output.resolve()
+    for what, folder in protected.items():
+        inside = folder.resolve()
+        if inside == out or out in inside.parents:
+            fail(f"--overwrite refused: --output {output} is or contains the {what} folder {folder}")
+
+
+def fingerprint(input_path: Path, args: argparse.Namespace, weights_dir: Path) -> dict[str, str]:
+    """Hashes of input.json and of the options that change answers, for --resume to compare."""
+    from solution.safe_files import read_bytes
+
+    options = {name: str(getattr(args, name, "")) for name in ANSWER_OPTIONS}
+    options["weights"] = str(weights_dir.resolve())
+    return {"input.json": hashlib.sha256(read_bytes(input_path)).hexdigest()[:16],
+            "answer options": hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:16]}
+
+
 def pick_device(name: str):
     import torch
 
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError as e:
+        fail(f"--device {name}: {str(e).splitlines()[0]}")
     if device.type == "cuda" and not torch.cuda.is_available():
         fail(f"--device {name}: no CUDA device is available")
     return device
@@ -114,27 +157,32 @@ def distributed():
 def merge_rank_outputs(output: Path, ids: list[str], world: int) -> None:
     """Rank 0: one predictions.json and one images/ folder from every rank's folder."""
     from solution.fbc2_input import read_json_file
-    from solution.predictions import PREDICTIONS, atomic_write_json
+    from solution.predictions import PREDICTIONS
+    from solution.safe_files import FileProblem, atomic_write_bytes, atomic_write_json, read_bytes
 
-    merged, images = {}, output / "images"
-    images.mkdir(parents=True, exist_ok=True)
+    merged = {}
     for rank in range(world):
         folder = output / "ranks" / f"rank{rank}"
         part = read_json_file(folder / PREDICTIONS)
         for sample_id, items in part.items():
             for item in items:
                 if item["type"] == "image":
-                    src = folder / item["content"]
-                    if src.is_file():
-                        shutil.copyfile(src, output / item["content"])
+                    try:
+                        data = read_bytes(folder / item["content"], root=folder)
+                        atomic_write_bytes(output / item["content"], data, root=output)
+                    except FileProblem as e:
+                        warn(f"rank {rank}: image {item['content']!r} not merged ({e})")
+                        continue
             merged[sample_id] = items
-    atomic_write_json(output / PREDICTIONS, {i: merged.get(i, [{"type": "text", "content": ""}]) for i in ids})
+    placeholder = [{"type": "text", "content": ""}]
+    atomic_write_json(output / PREDICTIONS, {i: merged.get(i, placeholder) for i in ids}, root=output)
 
 
-def print_summary(stats, store, n_samples: int, elapsed: float, interrupted: str | None) -> None:
+def print_summary(stats, store, n_samples: int, elapsed: float, interrupted: str | None, output: Path) -> None:
     answered = len(store.done["answer"])
     lines = [f"samples: {n_samples}; answered: {answered}; placeholders: {n_samples - answered}; "
-             f"images generated: {len(store.done['image'])}"]
+             f"images generated: {len(store.done['image'])}",
+             f"output: {output.resolve() / 'predictions.json'} (images in {output.resolve() / 'images'})"]
     phases = ", ".join(f"{k} {v:.1f}s/{stats.samples.get(k, 0)}" for k, v in stats.seconds.items())
     lines.append(f"time: {elapsed:.1f}s in all; by phase (seconds/samples): {phases or 'none'}")
     if stats.levels:
@@ -154,8 +202,12 @@ def execute(argv=None) -> RunOutcome:
     """The whole run; ``main`` returns its exit code, benchmarks read its statistics."""
     args = parse_args(argv)
     started = time.monotonic()
-    warnings.filterwarnings("ignore", message="The pynvml package is deprecated")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # library warnings (eco2AI's pandas, torch, ...) are not the run's
+        return _execute(args, started)
 
+
+def _execute(args: argparse.Namespace, started: float) -> RunOutcome:
     from solution.fbc2_input import InputError, read_input
 
     try:
@@ -166,19 +218,24 @@ def execute(argv=None) -> RunOutcome:
     if args.weights is None and not DEFAULT_WEIGHTS.is_dir():
         fail(f"the default weights directory {DEFAULT_WEIGHTS} is missing: pass --weights DIR (README, "
              "'Weights directory'), or restore it with `bash scripts/train_demo.sh`")
+    if args.output.exists() and not args.output.is_dir():
+        fail(f"--output {args.output} is a file, not a folder")
 
     import torch
 
     from solution.budget import Budget
     from solution.pipeline import Pipeline, RunOptions
-    from solution.predictions import STATE, PredictionStore
+    from solution.predictions import STATE, PredictionStore, ResumeMismatch
     from solution.rudolph import BASELINE_TEXT_SAMPLING, GREEDY
+    from solution.safe_files import FileProblem
     from solution.weights import WeightsError, load_weights, resolve_weights
 
     try:
         resolve_weights(weights_dir)
     except (WeightsError, ValueError) as e:
         fail(str(e))
+    if args.overwrite:
+        refuse_overwrite(args.output, {"input": args.input.parent, "weights": weights_dir})
 
     rank, world = distributed()
     device = pick_device(args.device)
@@ -196,14 +253,33 @@ def execute(argv=None) -> RunOutcome:
     if args.overwrite and args.output.exists() and rank == 0:
         for name in ("predictions.json", STATE, "images", "ranks"):
             target = args.output / name
-            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+            shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink(missing_ok=True)
     if world > 1:
         torch.distributed.barrier()
-    store = PredictionStore(out_dir, [s.id for s in samples], save_every=args.save_every)
-    resumed = store.load_previous() if args.resume else 0
-    store.save()  # a complete file before anything else can go wrong
+    try:
+        marks = fingerprint(args.input, args, weights_dir)
+    except FileProblem as e:
+        fail(f"{args.input}: {e}")
+    store = PredictionStore(out_dir, [s.id for s in samples], save_every=args.save_every, fingerprint=marks)
+    try:
+        resumed = store.load_previous() if args.resume else 0
+    except ResumeMismatch as e:
+        fail(str(e))
+    try:
+        store.save()  # a complete file before anything else can go wrong
+    except FileProblem as e:
+        fail(f"cannot write the output: {e}")
     if resumed:
         print(f"resuming: {resumed} samples already have work in {out_dir}", file=sys.stderr)
+
+    # From here on a complete predictions.json is on disk: a failure is a warning (exit 0) unless
+    # --fail-on-error, and every answer made so far is kept.
+    failures: list[str] = []
+
+    def failed(what: str, error: BaseException | None = None, trace: bool = False) -> None:
+        failures.append(what)
+        detail = ":\n" + traceback.format_exc() if trace else f" ({type(error).__name__}: {error})"
+        warn(f"{what}; predictions.json keeps every answer made before it{detail}")
 
     tracker = None
     if not args.no_eco2ai and rank == 0:
@@ -213,7 +289,7 @@ def execute(argv=None) -> RunOutcome:
             tracker = start_tracker("fbc2-inference", f"run.py on {len(ids)} samples, weights {weights_dir.name}",
                                     args.output / "emission.csv", args.country)
         except Exception as e:  # emissions are a report, never a reason to lose the run
-            print(f"run.py: eco2AI tracking off ({e})", file=sys.stderr)
+            warn(f"eco2AI tracking off ({e})")
 
     def on_sigterm(signum, frame):
         raise Interrupted("SIGTERM")
@@ -229,7 +305,7 @@ def execute(argv=None) -> RunOutcome:
         max_answer_tokens=args.max_answer_tokens,
         answer_sampling=GREEDY if args.answer_sampling == "greedy" else BASELINE_TEXT_SAMPLING,
         seed=args.seed, progress=not args.no_progress)
-    interrupted, failed, stats = None, False, None
+    interrupted, stats = None, None
     pipeline = None
     try:
         weights = load_weights(weights_dir, device=device, dtype=dtype)
@@ -239,25 +315,35 @@ def execute(argv=None) -> RunOutcome:
     except (Interrupted, KeyboardInterrupt) as e:
         interrupted = str(e) or type(e).__name__
     except Exception:
-        failed = True
-        print("run.py: the model failed; keeping every answer made so far:\n" + traceback.format_exc(), file=sys.stderr)
+        failed("the model failed", trace=True)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the final write must not be cut short
-        store.save()
+        try:
+            store.save()
+        except Exception as e:
+            failed("the final write of predictions.json failed", e)
     if pipeline is not None and stats is None:
         stats = pipeline.stats
+    for problem in store.save_errors[:1]:
+        warn(f"{len(store.save_errors)} periodic writes failed, the first: {problem}")
     if world > 1:
-        torch.distributed.barrier()
-        if rank == 0:
-            merge_rank_outputs(args.output, ids, world)
-        torch.distributed.destroy_process_group()
+        try:
+            torch.distributed.barrier()
+            if rank == 0:
+                merge_rank_outputs(args.output, ids, world)
+            torch.distributed.destroy_process_group()
+        except Exception as e:
+            failed("merging the ranks' outputs failed", e)
     if tracker is not None:
         from solution.emissions import stop_tracker
 
-        stop_tracker(tracker)
+        try:
+            stop_tracker(tracker)
+        except Exception as e:
+            failed("stopping eco2AI failed", e)
     if stats is not None:
-        print_summary(stats, store, len(samples), time.monotonic() - started, interrupted)
-    return RunOutcome(1 if failed and args.fail_on_error else 0, stats, len(samples), interrupted)
+        print_summary(stats, store, len(samples), time.monotonic() - started, interrupted, args.output)
+    return RunOutcome(1 if failures and args.fail_on_error else 0, stats, len(samples), interrupted)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ and to check a configuration's speed and memory before real weights are at hand.
 
   python scripts/init_weights.py --config tiny --out weights/tiny
   python scripts/init_weights.py --config 2.7B-FBC2 --out /tmp/w27 --texts my_texts.txt
+
+An --out that is not empty (weights/demo, say) is refused unless --overwrite.
 """
 
 from __future__ import annotations
@@ -66,7 +68,13 @@ def main(argv=None) -> None:
     p.add_argument("--bpe-vocab", type=int, default=0, help="BPE vocabulary size (default: what the texts and model allow, at most 1000)")
     p.add_argument("--vqgan-config", default=None, help="VQGAN configuration (default: tiny for tiny, else sber-gumbelf8)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="replace the files of an --out that is not empty")
     args = p.parse_args(argv)
+    if args.out.exists() and not args.out.is_dir():
+        raise SystemExit(f"init_weights: --out {args.out} is a file, not a folder")
+    if args.out.is_dir() and any(args.out.iterdir()) and not args.overwrite:
+        raise SystemExit(f"init_weights: --out {args.out} is not empty: pass --overwrite to replace its weights "
+                         "with random ones, or choose another folder")
 
     config = get_config(args.config)
     room = config.vocab_size - len(SPECIAL_TOKENS)

@@ -1,14 +1,15 @@
 """The time-budget guard: finish a complete ``predictions.json`` before the limit, whatever happens.
 
-Work is measured as it runs (seconds per sample for each kind of work). Before each batch the guard
-compares the remaining budget, less a reserve for the final write, with the estimated cost of the
+Work is measured as it runs (seconds per sample for each kind of work). Before each batch of every
+phase (image encoding included) the guard compares the remaining budget, less a reserve for the final
+write (:func:`reserve_for`: 5 % of the budget, between 1 and 60 s), with the estimated cost of the
 remaining work, and degrades in a fixed order until it fits:
 
   0 ``full``          everything as configured
   1 ``no-images``     stop generating images for text-only samples
   2 ``short-answers`` free generation limited to ``SHORT_ANSWER_TOKENS`` tokens
   3 ``options-only``  only option scoring; samples without options keep the placeholder answer
-  4 ``stop``          no more model work: write the file and end
+  4 ``stop``          no more model work (no encoding either): write the file and end
 
 Levels only go up. A level whose work has not been measured yet is assumed to fit.
 """
@@ -21,6 +22,12 @@ from dataclasses import dataclass, field
 
 LEVELS = ("full", "no-images", "short-answers", "options-only", "stop")
 SHORT_ANSWER_TOKENS = 8
+RESERVE_SHARE, RESERVE_MIN, RESERVE_MAX = 0.05, 1.0, 60.0
+
+
+def reserve_for(seconds: float) -> float:
+    """Seconds kept back from a budget for the final write: 5 %, at least 1 s, at most 60 s."""
+    return min(RESERVE_MAX, max(RESERVE_MIN, RESERVE_SHARE * seconds))
 
 
 @dataclass
@@ -30,22 +37,31 @@ class Remaining:
     generate: int = 0  # free right-text generation
     score: int = 0  # option scoring
     image: int = 0  # image generation (+ decoding and saving)
+    encode: int = 0  # input images read and encoded by the VQGAN
 
 
 @dataclass
 class Budget:
     seconds: float
-    reserve: float = 30.0
+    reserve: float | None = None  # default: reserve_for(seconds)
     start: float = field(default_factory=time.monotonic)
     level: int = 0
     rates: dict = field(default_factory=dict)  # kind -> seconds per sample
     _totals: dict = field(default_factory=lambda: defaultdict(lambda: [0.0, 0]))
+
+    def __post_init__(self):
+        if self.reserve is None:
+            self.reserve = reserve_for(self.seconds)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.start
 
     def remaining(self) -> float:
         return self.seconds - self.elapsed()
+
+    def out_of_time(self) -> bool:
+        """Nothing but the final write fits any more."""
+        return self.remaining() <= self.reserve
 
     def record(self, kind: str, seconds: float, samples: int) -> None:
         total = self._totals[kind]
@@ -56,7 +72,7 @@ class Budget:
     def estimate(self, work: Remaining, level: int, full_answer_tokens: int) -> float:
         if level >= LEVELS.index("stop"):
             return 0.0
-        cost = work.score * self.rates.get("score", 0.0)
+        cost = work.score * self.rates.get("score", 0.0) + work.encode * self.rates.get("encode", 0.0)
         if level < LEVELS.index("options-only"):
             rate = self.rates.get("generate", 0.0)
             if level >= LEVELS.index("short-answers"):
@@ -83,7 +99,7 @@ class Budget:
             return self.level < LEVELS.index("no-images")
         if kind == "generate":
             return self.level < LEVELS.index("options-only")
-        if kind == "score":
+        if kind in ("score", "encode"):
             return self.level < LEVELS.index("stop")
         raise ValueError(kind)
 

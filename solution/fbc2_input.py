@@ -10,7 +10,9 @@ leave it (absolute paths, ``..``, links pointing outside).
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +20,11 @@ from pathlib import Path
 from PIL import Image
 
 from .images import load_image
+from .safe_files import FileProblem, open_for_reading, read_text, resolve_inside
 
 MAX_TEXT_CHARS = 20_000  # longer texts keep their start and end (the tokenizer cuts further)
+MAX_IMAGE_BYTES = 64 << 20  # bigger image files are refused unread
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class InputError(Exception):
@@ -33,6 +38,7 @@ class Sample:
     texts: list[str] = field(default_factory=list)
     image: Image.Image | None = None
     image_path: str | None = None
+    image_root: Path | None = None  # the folder the image must stay inside (input.json's)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -50,21 +56,20 @@ class ParsedInput:
 
 
 def read_json_file(path: Path) -> object:
-    """JSON from ``path`` or an InputError with the file and position of the problem."""
+    """JSON from ``path`` or an InputError, one line with the file and the problem: missing,
+    unreadable or not a regular file, not UTF-8, invalid JSON, nested too deep, a number too long."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path}: not UTF-8 text (byte {e.start})") from None
+        text = read_text(path)
+    except FileProblem as e:
+        raise InputError(f"{path}: {'file not found' if str(e) == 'missing' else e}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply to read") from None
+    except ValueError as e:  # integer literals beyond sys.get_int_max_str_digits()
+        raise InputError(f"{path}: unreadable JSON ({str(e).splitlines()[0][:120]})") from None
 
 
 def _clip_text(text: str) -> str:
@@ -91,34 +96,42 @@ def resolve_image_path(root: Path, content: object) -> tuple[Path | None, str | 
     """The image file for ``content`` inside ``root``, or (None, reason)."""
     if not isinstance(content, str) or not content.strip():
         return None, "bad image item: content is not a path"
-    rel = Path(content.strip())
-    if rel.is_absolute() or ".." in rel.parts:
-        return None, f"refused image path: {content!r} leaves the input folder"
-    path = root / rel
     try:
-        resolved, root_resolved = path.resolve(), root.resolve()
-    except (OSError, RuntimeError):
-        return None, f"refused image path: {content!r} cannot be resolved"
-    if root_resolved not in resolved.parents:
-        return None, f"refused image path: {content!r} leaves the input folder"
-    if not resolved.is_file():
-        return None, f"missing image: {content}"
+        resolved = resolve_inside(root, content.strip())
+    except FileProblem as e:
+        return None, f"refused image path: {content!r} {e}"
+    try:
+        resolved.stat()
+    except (OSError, ValueError):
+        return None, f"missing image: {content!r}"
     return resolved, None
 
 
-def read_sample_image(path: Path, content: str, sample: Sample) -> Image.Image | None:
+def read_sample_image(path: Path, content: str, sample: Sample, root: Path | None = None) -> Image.Image | None:
+    """The image at ``path`` (inside ``root`` when given) as RGB, or None with a warning on ``sample``."""
     try:
-        if path.stat().st_size == 0:
-            sample.warnings.append(f"unreadable image: {content} is empty")
-            return None
-        img = load_image(path)
+        with open_for_reading(path, root=root, max_bytes=MAX_IMAGE_BYTES) as f:
+            data = f.read()
+    except (FileProblem, OSError) as e:
+        sample.warnings.append(f"unreadable image: {content!r} ({e})")
+        return None
+    if not data:
+        sample.warnings.append(f"unreadable image: {content!r} is empty")
+        return None
+    try:
+        img = load_image(io.BytesIO(data))
     except Exception as e:  # Pillow raises many kinds for broken files
-        sample.warnings.append(f"unreadable image: {content} ({type(e).__name__})")
+        sample.warnings.append(f"unreadable image: {content!r} ({type(e).__name__})")
         return None
     w, h = img.size
     if min(w, h) < 8 or max(w, h) > 20 * min(w, h):
-        sample.warnings.append(f"odd image: {content} is {w}x{h}, centre-cropped anyway")
+        sample.warnings.append(f"odd image: {content!r} is {w}x{h}, centre-cropped anyway")
     return img
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with every lone surrogate (invalid in UTF-8, fatal to tokenizers) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def parse_sample(sample_id: str, value: object, root: Path, load_images: bool = True) -> Sample:
@@ -135,6 +148,9 @@ def parse_sample(sample_id: str, value: object, root: Path, load_images: bool = 
         kind = item.get("type")
         if kind == "text":
             text = _text_of(item.get("content"), sample)
+            if text is not None and _SURROGATE.search(text):
+                sample.warnings.append("lone surrogate: replaced in a text")
+                text = without_surrogates(text)
             if text is not None and text.strip():
                 texts.append(text.strip())
         elif kind == "image":
@@ -149,9 +165,9 @@ def parse_sample(sample_id: str, value: object, root: Path, load_images: bool = 
             sample.warnings.append(problem)
             continue
         if not load_images:  # only the path now; the pipeline reads it when it needs it
-            sample.image_path = str(path)
+            sample.image_path, sample.image_root = str(path), root
             break
-        img = read_sample_image(path, content, sample)
+        img = read_sample_image(path, content, sample, root)
         if img is not None:
             sample.image, sample.image_path = img, str(path)
             break

@@ -13,13 +13,19 @@ batched and ordered by left-text length so that similar samples (and answer leng
    ``images/image_<id>.jpg``.
 
 Images come last so that the time-budget guard can drop them first. ``Budget`` decides, before every
-batch, what the remaining time still allows.
+batch of every phase, what the remaining time still allows; the work left is kept in counters, so a
+check costs the same with 20 or 20,000 samples.
+
+One sample never costs another its answer: an exception while preparing, encoding, answering or
+saving is a warning on that sample (which keeps its placeholder); a batch that fails is retried
+sample by sample.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import time
 import zlib
 from collections import Counter, defaultdict
@@ -31,7 +37,7 @@ from tqdm import tqdm
 
 from .budget import Budget, Remaining
 from .data.options import parse_options
-from .fbc2_input import Sample, read_sample_image
+from .fbc2_input import Sample, read_sample_image, without_surrogates
 from .images import prepare_image, to_pil
 from .predictions import PredictionStore
 from .rudolph import (
@@ -42,6 +48,7 @@ from .rudolph import (
     generate_right_text,
     score_right_texts,
 )
+from .safe_files import save_image
 from .weights import Weights
 
 
@@ -56,6 +63,7 @@ class RunOptions:
     image_sampling: Sampling = BASELINE_IMAGE_SAMPLING
     seed: int = 0
     progress: bool = True
+    progress_every: float = 30.0  # seconds between progress lines when stderr is not a terminal
 
 
 @dataclass
@@ -79,12 +87,52 @@ def image_file_name(sample_id: str) -> str:
     """``image_<id>.jpg``; ids that are not plain names get a stable hash instead."""
     if re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", sample_id) and not sample_id.startswith("."):
         return f"image_{sample_id}.jpg"
-    return f"image_{hashlib.sha1(sample_id.encode()).hexdigest()[:16]}.jpg"
+    return f"image_{hashlib.sha1(sample_id.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}.jpg"
 
 
 def batches(items: list, size: int):
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+class LineProgress:
+    """Progress for a log file: one line every ``every`` seconds (and at the end), no carriage returns."""
+
+    def __init__(self, phase: str, total: int, every: float):
+        self.phase, self.total, self.every = phase, total, every
+        self.n, self.start = 0, time.monotonic()
+        self.last = self.start
+
+    def update(self, n: int) -> None:
+        self.n += n
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            self._line(now)
+
+    def _line(self, now: float) -> None:
+        print(f"{self.phase}: {self.n}/{self.total} samples, {now - self.start:.0f} s", file=sys.stderr, flush=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.total and self.n and time.monotonic() - self.start >= self.every:
+            self._line(time.monotonic())
+
+
+class _NoProgress:
+    def update(self, n: int) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+MAX_PRINTED_FAILURES = 10  # later failures only count in the summary
 
 
 class Pipeline:
@@ -98,6 +146,8 @@ class Pipeline:
         self.generated_ids: dict[str, torch.Tensor] = {}  # generated codes of text-only samples
         self.options: dict[str, list[tuple[str, str]]] = {}
         self.left: dict[str, torch.Tensor] = {}
+        self.todo = Remaining()  # work left, kept up to date batch by batch (never recounted)
+        self.failures = 0
 
     # -- helpers ------------------------------------------------------------------------------
     def _generator(self, phase: str, ids: list[str]) -> torch.Generator:
@@ -105,53 +155,118 @@ class Pipeline:
         return torch.Generator(device=self.device).manual_seed(seed)
 
     def _bar(self, phase: str, total: int):
-        return tqdm(total=total, desc=f"{phase:<7}", unit="sample", disable=not self.opt.progress or total == 0,
-                    dynamic_ncols=True)
+        """A tqdm bar on a terminal, a line every ``progress_every`` seconds otherwise."""
+        if not self.opt.progress or total == 0:
+            return _NoProgress()
+        if sys.stderr.isatty():
+            return tqdm(total=total, desc=f"{phase:<7}", unit="sample", dynamic_ncols=True, file=sys.stderr)
+        return LineProgress(phase, total, self.opt.progress_every)
+
+    def _failed(self, phase: str, s: Sample, error: BaseException) -> None:
+        """One sample's failure: a warning on it (the summary counts them), printed for the first few."""
+        s.warnings.append(f"failed sample: {phase} ({type(error).__name__})")
+        self.failures += 1
+        if self.failures <= MAX_PRINTED_FAILURES:
+            message = str(error).splitlines()[0][:200] if str(error) else ""
+            print(f"run.py: warning: sample {s.id!r}: {phase} failed ({type(error).__name__}: {message}); "
+                  "it keeps its placeholder", file=sys.stderr)
+
+    def _isolated(self, phase: str, batch: list[Sample], work, done) -> None:
+        """``work(batch)``; if it raises, ``work([s])`` for each sample not ``done(s)`` yet, so that a
+        failure costs only the sample that causes it."""
+        try:
+            work(batch)
+            return
+        except Exception as e:
+            if len(batch) == 1:
+                self._failed(phase, batch[0], e)
+                return
+        for s in batch:
+            if done(s):
+                continue
+            try:
+                work([s])
+            except Exception as e:
+                self._failed(phase, s, e)
 
     @property
     def full_answer_tokens(self) -> int:
         room = self.c.r_text_seq_length - 2
         return min(self.opt.max_answer_tokens, room) if self.opt.max_answer_tokens else room
 
-    def _remaining(self, answer: list[Sample], image: list[Sample]) -> Remaining:
-        todo = [s for s in answer if not self.store.is_done("answer", s.id)]
-        scored = sum(1 for s in todo if self.options.get(s.id))
-        return Remaining(generate=len(todo) - scored, score=scored,
-                         image=sum(1 for s in image if not self.store.is_done("image", s.id)))
-
-    def _check_budget(self, answer: list[Sample], image: list[Sample]) -> None:
+    def _check_budget(self) -> None:
+        """Constant time: the budget sees the counters in ``self.todo``."""
         before = self.budget.name
-        level = self.budget.update(self._remaining(answer, image), self.full_answer_tokens)
+        level = self.budget.update(self.todo, self.full_answer_tokens)
         if level != before:
             self.stats.levels.append((round(self.budget.elapsed(), 1), level))
-            tqdm.write(f"time budget: {self.budget.remaining():.0f} s left, degrading to '{level}'")
+            tqdm.write(f"time budget: {self.budget.remaining():.0f} s left, degrading to '{level}'", file=sys.stderr)
+
+    def _count_todo(self, samples: list[Sample], image_samples: list[Sample]) -> None:
+        """The counters, set once per run (each batch then lowers them)."""
+        answer = [s for s in samples if not self.store.is_done("answer", s.id)]
+        scored = sum(1 for s in answer if self.options.get(s.id))
+        self.todo = Remaining(generate=len(answer) - scored, score=scored, encode=self.todo.encode,
+                              image=sum(1 for s in image_samples if not self.store.is_done("image", s.id)))
 
     # -- phases -------------------------------------------------------------------------------
-    def prepare(self, samples: list[Sample]) -> None:
+    def prepare(self, samples: list[Sample]) -> list[Sample]:
+        """Tokenise every sample (texts with lone surrogates after replacement); returns the samples
+        that are ready. A failing sample, or any sample once the budget has run out, is left out."""
+        ready = []
         for s in samples:
-            self.left[s.id] = self.tok.encode_left(s.text, self.c.l_text_seq_length)
-            if self.opt.options == "score":
-                self.options[s.id] = option_candidates(s)
+            if self.budget.out_of_time():
+                self._check_budget()  # records the fall to 'stop'
+                break
+            try:
+                self.left[s.id] = self.tok.encode_left(without_surrogates(s.text), self.c.l_text_seq_length)
+                if self.opt.options == "score":
+                    self.options[s.id] = option_candidates(s)
+            except Exception as e:
+                self.left.pop(s.id, None)
+                self._failed("prepare", s, e)
+                continue
+            ready.append(s)
+        return ready
+
+    def _read_image(self, s: Sample) -> torch.Tensor | None:
+        img = s.image if s.image is not None else read_sample_image(Path(s.image_path), s.image_path, s, s.image_root)
+        s.image = None  # not kept in memory
+        return None if img is None else prepare_image(img, self.w.image_size)
+
+    def _encode_batch(self, batch: list[Sample]) -> None:
+        tensors, ok = [], []
+        for s in batch:
+            tensor = self._read_image(s)
+            if tensor is None:
+                s.image_path = None  # unreadable: the sample becomes text-only
+            else:
+                tensors.append(tensor)
+                ok.append(s)
+        if tensors:
+            codes = self.vqgan.encode(torch.stack(tensors).to(self.device))
+            for s, code in zip(ok, codes, strict=True):
+                self.image_ids[s.id] = code.cpu()
 
     def encode_images(self, samples: list[Sample]) -> None:
         todo = [s for s in samples if s.image_path and not self.store.is_done("answer", s.id)]
+        self.todo.encode = len(todo)
         t0 = time.monotonic()
-        size = self.w.image_size
         with self._bar("encode", len(todo)) as bar:
             for batch in batches(todo, self.opt.batch_size):
-                tensors, ok = [], []
-                for s in batch:
-                    img = s.image if s.image is not None else read_sample_image(Path(s.image_path), s.image_path, s)
-                    s.image = None  # not kept in memory
-                    if img is not None:
-                        tensors.append(prepare_image(img, size))
-                        ok.append(s)
-                    else:
-                        s.image_path = None  # unreadable: the sample becomes text-only
-                if tensors:
-                    codes = self.vqgan.encode(torch.stack(tensors).to(self.device))
-                    for s, code in zip(ok, codes, strict=True):
-                        self.image_ids[s.id] = code.cpu()
+                self._check_budget()
+                if not self.budget.allows("encode"):
+                    for s in batch:  # not encoded: answered as text-only, with no image generated for it
+                        s.image_path, s.image = None, None
+                        s.warnings.append("not encoded: the time budget ran out")
+                else:
+                    started = time.monotonic()
+                    self._isolated("encode", batch, self._encode_batch, lambda s: s.id in self.image_ids)
+                    for s in batch:
+                        if s.id not in self.image_ids:
+                            s.image_path = None
+                    self.budget.record("encode", time.monotonic() - started, len(batch))
+                self.todo.encode -= len(batch)
                 bar.update(len(batch))
         self.stats.seconds["encode"] += time.monotonic() - t0
         self.stats.samples["encode"] += len(todo)
@@ -163,23 +278,24 @@ class Pipeline:
             return self.generated_ids[s.id]
         return torch.zeros(self.c.image_seq_length, dtype=torch.long)
 
-    def answer(self, samples: list[Sample], image_samples: list[Sample]) -> None:
+    def answer(self, samples: list[Sample]) -> None:
         todo = [s for s in samples if not self.store.is_done("answer", s.id)]
         todo.sort(key=lambda s: (bool(self.options.get(s.id)), int((self.left[s.id] != 0).sum())))
+        answered = lambda s: self.store.is_done("answer", s.id)  # noqa: E731
         with self._bar("answer", len(todo)) as bar:
             for kind in ("score", "generate"):
                 group = [s for s in todo if bool(self.options.get(s.id)) == (kind == "score")]
+                work = self._score_batch if kind == "score" else self._generate_batch
                 for batch in batches(group, self.opt.batch_size):
-                    self._check_budget(samples, image_samples)
-                    if not self.budget.allows(kind):
-                        bar.update(len(batch))
-                        continue
-                    t0 = time.monotonic()
-                    (self._score_batch if kind == "score" else self._generate_batch)(batch)
-                    seconds = time.monotonic() - t0
-                    self.budget.record(kind, seconds, len(batch))
-                    self.stats.seconds["answer"] += seconds
-                    self.stats.samples["answer"] += len(batch)
+                    self._check_budget()
+                    if self.budget.allows(kind):
+                        t0 = time.monotonic()
+                        self._isolated("answer", batch, work, answered)
+                        seconds = time.monotonic() - t0
+                        self.budget.record(kind, seconds, len(batch))
+                        self.stats.seconds["answer"] += seconds
+                        self.stats.samples["answer"] += len(batch)
+                    setattr(self.todo, kind, getattr(self.todo, kind) - len(batch))
                     bar.update(len(batch))
 
     def _batch_inputs(self, batch: list[Sample]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -214,31 +330,37 @@ class Pipeline:
         for s, ids in zip(batch, out, strict=True):
             self.store.set_text(s.id, self.tok.decode(ids))
 
-    def generate_images(self, samples: list[Sample], answer_samples: list[Sample]) -> None:
+    def _image_batch(self, batch: list[Sample]) -> None:
+        left = torch.stack([self.left[s.id] for s in batch]).to(self.device)
+        codes = generate_image_tokens(self.model, left, self.opt.image_sampling,
+                                      generator=self._generator("image", [s.id for s in batch]))
+        pictures = self.vqgan.decode(codes)
+        for s, code, picture in zip(batch, codes, pictures, strict=True):
+            self.generated_ids[s.id] = code.cpu()
+            name = image_file_name(s.id)
+            try:
+                save_image(to_pil(picture.float().cpu()), self.store.dir / "images" / name, root=self.store.dir,
+                           quality=95)
+            except Exception as e:  # this sample only: the others of the batch keep their images
+                self._failed("image", s, e)
+                continue
+            self.store.set_image(s.id, f"images/{name}")
+
+    def generate_images(self, samples: list[Sample]) -> None:
         todo = [s for s in samples if not self.store.is_done("image", s.id)]
         todo.sort(key=lambda s: int((self.left[s.id] != 0).sum()))
-        images_dir = self.store.dir / "images"
-        images_dir.mkdir(parents=True, exist_ok=True)
         with self._bar("image", len(todo)) as bar:
             for batch in batches(todo, self.opt.batch_size):
-                self._check_budget(answer_samples, samples)
-                if not self.budget.allows("image"):
-                    bar.update(len(batch))
-                    continue
-                t0 = time.monotonic()
-                left = torch.stack([self.left[s.id] for s in batch]).to(self.device)
-                codes = generate_image_tokens(self.model, left, self.opt.image_sampling,
-                                              generator=self._generator("image", [s.id for s in batch]))
-                pictures = self.vqgan.decode(codes)
-                for s, code, picture in zip(batch, codes, pictures, strict=True):
-                    self.generated_ids[s.id] = code.cpu()
-                    name = image_file_name(s.id)
-                    to_pil(picture.float().cpu()).save(images_dir / name, quality=95)
-                    self.store.set_image(s.id, f"images/{name}")
-                seconds = time.monotonic() - t0
-                self.budget.record("image", seconds, len(batch))
-                self.stats.seconds["image"] += seconds
-                self.stats.samples["image"] += len(batch)
+                self._check_budget()
+                if self.budget.allows("image"):
+                    t0 = time.monotonic()
+                    self._isolated("image", batch, self._image_batch,
+                                   lambda s: self.store.is_done("image", s.id) or s.id in self.generated_ids)
+                    seconds = time.monotonic() - t0
+                    self.budget.record("image", seconds, len(batch))
+                    self.stats.seconds["image"] += seconds
+                    self.stats.samples["image"] += len(batch)
+                self.todo.image -= len(batch)
                 bar.update(len(batch))
 
     def recover_generated_codes(self, samples: list[Sample]) -> None:
@@ -246,33 +368,47 @@ class Pipeline:
         again so that their samples are still answered conditioned on them."""
         todo = [s for s in samples if s.id not in self.generated_ids and self.store.is_done("image", s.id)
                 and not self.store.is_done("answer", s.id)]
-        for batch in batches(todo, self.opt.batch_size):
-            found = [(s, read_sample_image(self.store.dir / self.store.images[s.id], self.store.images[s.id], s))
-                     for s in batch]
+
+        def work(batch: list[Sample]) -> None:
+            found = [(s, read_sample_image(self.store.dir / self.store.images[s.id], self.store.images[s.id], s,
+                                           self.store.dir)) for s in batch]
             found = [(s, img) for s, img in found if img is not None]  # unreadable: answered with zeros
-            if not found:
-                continue
-            pictures = torch.stack([prepare_image(img, self.w.image_size) for _, img in found])
-            codes = self.vqgan.encode(pictures.to(self.device))
-            for (s, _), code in zip(found, codes, strict=True):
-                self.generated_ids[s.id] = code.cpu()
+            if found:
+                pictures = torch.stack([prepare_image(img, self.w.image_size) for _, img in found])
+                codes = self.vqgan.encode(pictures.to(self.device))
+                for (s, _), code in zip(found, codes, strict=True):
+                    self.generated_ids[s.id] = code.cpu()
+
+        for batch in batches(todo, self.opt.batch_size):
+            if self.budget.out_of_time():
+                break
+            self._isolated("encode", batch, work, lambda s: s.id in self.generated_ids)
 
     # -- all ----------------------------------------------------------------------------------
     def run(self, samples: list[Sample]) -> RunStats:
         t0 = time.monotonic()
-        self.prepare(samples)
-        self.stats.seconds["prepare"] += time.monotonic() - t0
+        try:
+            samples = self.prepare(samples)
+        finally:
+            self.stats.seconds["prepare"] += time.monotonic() - t0
+            self.stats.samples["prepare"] += len(self.left)
+        try:
+            self._phases(samples)
+        finally:
+            for s in samples:
+                for w in s.warnings:
+                    self.stats.warnings[w.split(":", 1)[0]] += 1
+        return self.stats
+
+    def _phases(self, samples: list[Sample]) -> None:
         self.encode_images(samples)
         text_only = [s for s in samples if s.id not in self.image_ids and not s.image_path]
         wants_images = text_only if self.opt.generate_images else []
+        self._count_todo(samples, wants_images)
         if self.opt.text_only_image == "generated":
-            self.generate_images(wants_images, samples)
+            self.generate_images(wants_images)
             self.recover_generated_codes(wants_images)
-            self.answer(samples, wants_images)
+            self.answer(samples)
         else:
-            self.answer(samples, wants_images)
-            self.generate_images(wants_images, samples)
-        for s in samples:
-            for w in s.warnings:
-                self.stats.warnings[w.split(":", 1)[0]] += 1
-        return self.stats
+            self.answer(samples)
+            self.generate_images(wants_images)

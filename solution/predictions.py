@@ -2,7 +2,8 @@
 
 Every input id gets a placeholder text answer from the start, so the file on disk is a valid
 submission at every moment; answers and generated images replace placeholders as they are made.
-Writes go to a temporary file that is then renamed over the old one (atomic on POSIX). A small
+Writes go to a temporary file that is then renamed over the old one (atomic on POSIX, links never
+followed: ``safe_files``), as ASCII JSON so that ids with lone surrogates survive. A small
 ``run_state.json`` beside it records which ids are finished in which phase, so ``--resume``
 continues exactly where a run stopped: nothing lost, nothing done twice.
 """
@@ -10,67 +11,85 @@ continues exactly where a run stopped: nothing lost, nothing done twice.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from .safe_files import FileProblem, atomic_write_json, path_problem, read_text, resolve_inside
 
 PREDICTIONS = "predictions.json"
 STATE = "run_state.json"
 PHASES = ("answer", "image")
 
 
-def atomic_write_json(path: Path, obj: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+class ResumeMismatch(Exception):
+    """``--resume`` in a folder whose run answered another input or with other answer options."""
+
+
+def _read_json(path: Path, root: Path) -> object | None:
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, ensure_ascii=False, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        return json.loads(read_text(path, root=root))
+    except (FileProblem, ValueError, RecursionError):
+        return None
 
 
 class PredictionStore:
-    def __init__(self, output_dir: str | Path, ids: list[str], save_every: int = 50):
+    """``fingerprint`` (e.g. hashes of input.json and of the options that change answers) is written to
+    run_state.json; ``load_previous`` refuses a folder whose fingerprint differs."""
+
+    def __init__(self, output_dir: str | Path, ids: list[str], save_every: int = 50,
+                 fingerprint: dict | None = None):
         self.dir = Path(output_dir)
         self.ids = list(ids)
         self.texts: dict[str, str] = dict.fromkeys(self.ids, "")
         self.images: dict[str, str] = {}
         self.done: dict[str, set[str]] = {phase: set() for phase in PHASES}
         self.save_every = save_every
+        self.fingerprint = dict(fingerprint or {})
+        self.save_errors: list[str] = []  # periodic saves that failed (the final one raises)
         self._unsaved = 0
 
     # -- resume -------------------------------------------------------------------------------
     def load_previous(self) -> int:
-        """Adopt the finished work of an earlier run in the same folder; returns how many ids had some."""
-        state_path, pred_path = self.dir / STATE, self.dir / PREDICTIONS
-        if not state_path.is_file() or not pred_path.is_file():
+        """Adopt the finished work of an earlier run in the same folder; returns how many ids had some.
+        Raises ResumeMismatch when that run had another fingerprint. Image paths from the earlier
+        files are trusted only when they name a regular file inside ``images/`` of this folder."""
+        state = _read_json(self.dir / STATE, self.dir)
+        previous = _read_json(self.dir / PREDICTIONS, self.dir)
+        if not isinstance(state, dict) or not isinstance(previous, dict):
             return 0
-        try:
-            state = json.loads(state_path.read_text(encoding="utf-8"))
-            previous = json.loads(pred_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return 0
+        recorded = state.get("fingerprint") if isinstance(state.get("fingerprint"), dict) else {}
+        changed = sorted(k for k in set(recorded) | set(self.fingerprint) if recorded.get(k) != self.fingerprint.get(k))
+        if changed:
+            raise ResumeMismatch(f"{self.dir} holds a run with another {' and '.join(changed)}: "
+                                 "pass --overwrite to start over, or another --output")
         known = set(self.ids)
         for phase in PHASES:
-            self.done[phase] = {i for i in state.get(phase, []) if i in known}
-        for sample_id in self.done["answer"]:
-            text = next((it.get("content") for it in previous.get(sample_id, []) if it.get("type") == "text"), None)
+            listed = state.get(phase, [])
+            self.done[phase] = {i for i in listed if isinstance(i, str) and i in known} if isinstance(listed, list) else set()
+        for sample_id in list(self.done["answer"]):
+            text = _content(previous.get(sample_id), "text")
             if isinstance(text, str):
                 self.texts[sample_id] = text
             else:
                 self.done["answer"].discard(sample_id)
         for sample_id in list(self.done["image"]):
-            image = next((it.get("content") for it in previous.get(sample_id, []) if it.get("type") == "image"), None)
-            if isinstance(image, str) and (self.dir / image).is_file():
+            image = _content(previous.get(sample_id), "image")
+            if self._trusted_image(image):
                 self.images[sample_id] = image
             else:
                 self.done["image"].discard(sample_id)
         return len(self.done["answer"] | self.done["image"])
 
+    def _trusted_image(self, image: object) -> bool:
+        if not isinstance(image, str) or path_problem(image) or not image.startswith("images/"):
+            return False
+        images = self.dir / "images"
+        try:
+            path = resolve_inside(self.dir, image)
+        except FileProblem:
+            return False
+        if images.is_symlink() or (self.dir / image).is_symlink() or path.parent != images.resolve():
+            return False
+        return path.is_file()
     # -- updates ------------------------------------------------------------------------------
     def set_text(self, sample_id: str, text: str) -> None:
         self.texts[sample_id] = text
@@ -88,7 +107,10 @@ class PredictionStore:
     def _changed(self) -> None:
         self._unsaved += 1
         if self._unsaved >= self.save_every:
-            self.save()
+            try:
+                self.save()
+            except FileProblem as e:  # the answer is kept in memory; the next save tries again
+                self.save_errors.append(str(e))
 
     # -- output -------------------------------------------------------------------------------
     def as_dict(self) -> dict[str, list[dict]]:
@@ -101,6 +123,15 @@ class PredictionStore:
         return out
 
     def save(self) -> None:
-        atomic_write_json(self.dir / PREDICTIONS, self.as_dict())
-        atomic_write_json(self.dir / STATE, {phase: sorted(self.done[phase]) for phase in PHASES})
+        """Rewrite both files atomically (FileProblem if they cannot be written)."""
+        atomic_write_json(self.dir / PREDICTIONS, self.as_dict(), root=self.dir)
+        state = {phase: sorted(self.done[phase]) for phase in PHASES}
+        atomic_write_json(self.dir / STATE, {"fingerprint": self.fingerprint, **state}, root=self.dir)
         self._unsaved = 0
+
+
+def _content(items: object, kind: str) -> object:
+    """The content of the first item of ``kind`` in a predictions entry, None if there is none."""
+    if not isinstance(items, list):
+        return None
+    return next((it.get("content") for it in items if isinstance(it, dict) and it.get("type") == kind), None)

@@ -86,6 +86,9 @@ def _first_existing(root: Path, names: tuple[str, ...], pattern: str | None = No
 def resolve_weights(root: str | Path) -> WeightsPaths:
     """Find every file of the layout above, or one error naming everything that is missing."""
     root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise WeightsError(f"{root} is a file, not a weights folder: pass the folder that holds config.json, "
+                           "bpe.model and the checkpoints")
     if not root.is_dir():
         raise WeightsError(f"weights directory not found: {root}")
     problems = []

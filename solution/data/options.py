@@ -28,7 +28,7 @@ def parse_options(text: str) -> list[tuple[str, str]]:
         return []
     found = [(m.group(1), m.group(2).strip()) for m in _OPTION_RE.finditer(text[start.start():].strip())]
     for i, (letter, _) in enumerate(found):
-        if letter != LETTERS[i]:
+        if i >= len(LETTERS) or letter != LETTERS[i]:  # "a) .. h) x; a) y": a ninth option is no list
             return []
     return found
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -25,6 +27,7 @@ Fine-tune (or train from scratch) RUDOLPH on FBC2-format data with DeepSpeed, tr
       --synthetic-per-task 500 --out runs/demo --epochs 4 --final
   # continue an interrupted run (same --out): the step count and the data order continue
   python scripts/train.py ... --out runs/demo --resume
+  # an --out that holds a run is refused unless --resume or --overwrite (which deletes that run)
 """
 
 
@@ -66,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--save-every", type=int, default=0, help="checkpoint every N steps (and always at the end)")
     run.add_argument("--keep-checkpoints", type=int, default=2, help="DeepSpeed checkpoints to keep (0: all)")
     run.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/latest")
+    run.add_argument("--overwrite", action="store_true",
+                     help="start over in an --out that already holds a run (its checkpoints, weights and logs are "
+                          "deleted; without this or --resume such an --out is refused)")
     run.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
     run.add_argument("--threads", type=int, help="torch CPU threads per process")
     run.add_argument("--local_rank", "--local-rank", type=int, default=None, help=argparse.SUPPRESS)
@@ -107,8 +113,38 @@ def options_from_args(args: argparse.Namespace):
         region=args.region, project_name=args.project_name, cpu_processes=args.cpu_processes, progress=args.progress)
 
 
+# What a run writes under --out (solution/train/trainer.py); --overwrite deletes these, nothing else.
+RUN_OUTPUTS = ("checkpoints", "weights", "emission.csv", "train_log.jsonl", "loss_log.csv", "train_args.json")
+
+
+def refuse_or_clear_out(args: argparse.Namespace) -> str | None:
+    """Why --out cannot be used (None when it can); with --overwrite, rank 0 deletes the old run's files."""
+    out = args.out
+    if out.exists() and not out.is_dir():
+        return f"--out {out} is a file, not a folder"
+    held = [name for name in RUN_OUTPUTS if (out / name).exists() or (out / name).is_symlink()]
+    if not held:
+        return None
+    if args.resume and args.overwrite:
+        return "--resume and --overwrite exclude each other"
+    if args.resume:
+        return None
+    if not args.overwrite:
+        return (f"--out {out} already holds a run ({', '.join(held)}): pass --resume to continue it "
+                "or --overwrite to start over")
+    if int(os.environ.get("RANK", "0")) == 0:
+        for name in held:
+            target = out / name
+            shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink()
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    problem = refuse_or_clear_out(args)
+    if problem:
+        print(f"train: {problem}", file=sys.stderr)
+        return 2
     from .trainer import train
 
     try:
@@ -116,6 +152,6 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as e:
         print(f"train: {e}", file=sys.stderr)
         return 2
-    if int(__import__("os").environ.get("RANK", "0")) == 0:
+    if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps({k: v for k, v in result.items() if k != "epochs"}))
     return 0

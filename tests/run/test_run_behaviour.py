@@ -206,7 +206,7 @@ def test_generated_mode_resume_recovers_image_codes(tmp_path, tiny_weights):
     first = PredictionStore(tmp_path / "out", ["t"])
     interrupted = Pipeline(weights, first, Budget(seconds=600), options)
     interrupted.prepare(samples)
-    interrupted.generate_images(samples, samples)
+    interrupted.generate_images(samples)
     first.save()  # the image exists, the answer does not: an interrupted run
     resumed = PredictionStore(tmp_path / "out", ["t"])
     assert resumed.load_previous() == 1 and not resumed.is_done("answer", "t")
