@@ -133,19 +133,19 @@ def gold_answers(value) -> list[str] | None:
 
 
 def resolve_inside(folder: str, relative: str) -> tuple[str | None, str | None, str]:
-    """Resolve an image path against `folder`; refuse unusable strings (NUL, lone surrogates),
-    absolute paths and paths leaving the folder (through '..' or a link)."""
-    from evaluator.safe_read import path_text_problem, shown
+    """Resolve an image path against `folder` (solution.safe_files); refuse unusable strings (NUL,
+    lone surrogates, too long), absolute paths and paths leaving the folder (through '..' or a link)."""
+    from evaluator.safe_read import shown
+    from solution.safe_files import FileProblem, path_problem
+    from solution.safe_files import resolve_inside as resolve
 
-    problem = path_text_problem(relative)
+    problem = path_problem(relative)
     if problem is not None:
         return None, BAD_CONTENT, f"image content {shown(relative)}: {problem}"
-    root = os.path.realpath(folder)
-    if os.path.isabs(relative):
-        return None, IMAGE_OUTSIDE, f"absolute path {shown(relative)}"
-    path = os.path.realpath(os.path.join(root, relative))
-    if os.path.commonpath([root, path]) != root:
-        return None, IMAGE_OUTSIDE, f"{shown(relative)} leaves {shown(folder)}"
+    try:
+        path = str(resolve(folder, relative))
+    except FileProblem as error:
+        return None, IMAGE_OUTSIDE, f"{shown(relative)}: {error} ({shown(folder)})"
     if not os.path.isfile(path):
         return None, IMAGE_MISSING, f"{shown(relative)} not found in {shown(folder)}"
     return path, None, ""

@@ -267,7 +267,8 @@ def recorded_opens():
 def allowed(path: str, roots: list[str]) -> bool:
     """Inside a team folder or the set, or a Python/site-packages file (imports, fonts)."""
     real = os.path.realpath(path)
-    library = [os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, str(ROOT / "evaluator"))]
+    library = [os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, str(ROOT / "evaluator"),
+                                                     str(ROOT / "solution"))]
     return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots + library) or \
         real.startswith(tempfile.gettempdir()) and ".evaluator-" in os.path.basename(real) or real == os.devnull
 

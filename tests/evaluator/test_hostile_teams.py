@@ -92,9 +92,9 @@ def test_links_out_of_the_team_folder_are_not_followed(fbc2_set, tmp_path):
     (linked / "name.txt").symlink_to(secret)
     board = board_of(fbc2_set, [linked])
     entry = board["entries"][0]
-    assert entry["team"] == "linked" and "leads outside" in entry["error"]
+    assert entry["team"] == "linked" and "leaves its folder" in entry["error"]
     assert "SECRET" not in json.dumps(board)
-    with pytest.raises(InputError, match="leads outside"):
+    with pytest.raises(InputError, match="leaves its folder"):
         read_inside(str(linked), "name.txt", 100, "name.txt")
 
 
