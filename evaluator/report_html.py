@@ -218,7 +218,8 @@ def render_leaderboard_html(board: dict, gallery: Gallery | None = None) -> str:
     rows = []
     for x in ranked_entries(board):
         winner = board["sustainable_winner"] == x["team"]
-        threshold_cls = "pass" if x["prize_eligible"] else ("fail" if x["prize_eligible"] is False else "nc")
+        known = [v for v in x["thresholds"].values() if v is not None]
+        threshold_cls = "fail" if False in known else ("pass" if known else "nc")
         flag = " <span class='note'>[same name as another team]</span>" if x["duplicate_name"] else ""
         co2_cls = "num best" if x["co2_kg"] is not None and x["co2_kg"] == lowest_co2 else "num"
         sustainable = "WINNER" if winner else ("eligible" if board["nomination"] is not None

@@ -23,6 +23,8 @@ def bootstrap_stderr(values: list[float], resamples: int = RESAMPLES, seed: int 
 
     if len(values) < 2:
         return None
+    if min(values) == max(values):
+        return 0.0  # every resample has the same mean
     data = np.asarray(values, dtype=np.float64)
     rng = np.random.default_rng(seed)
     means = []
