@@ -10,6 +10,7 @@ and FID (256, then 299 px) resize below `KEPT_SIDE`, so only images over it are 
 from __future__ import annotations
 
 import io
+import warnings
 
 from evaluator.fbc2_files import InputError
 from evaluator.safe_read import MAX_IMAGE_BYTES, read_regular
@@ -24,7 +25,10 @@ def open_rgb(path: str):
     from PIL import Image
 
     data = read_regular(path, MAX_IMAGE_BYTES, "image")
-    with Image.open(io.BytesIO(data)) as image:
+    with warnings.catch_warnings():  # our own pixel limit below replaces Pillow's bomb warning
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = Image.open(io.BytesIO(data))
+    with image:
         image.draft("RGB", (KEPT_SIDE, KEPT_SIDE))  # JPEG only: decode at 1/2, 1/4 or 1/8 scale
         width, height = image.size
         if width * height > MAX_DECODED_PIXELS:

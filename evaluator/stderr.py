@@ -46,6 +46,9 @@ def sample_values(metric: str | None, per_sample: dict) -> list[float] | None:
     return None
 
 
-def combined_stderr(weighted: list[tuple[float, float]]) -> float:
-    """sqrt(sum (weight * stderr)^2): the stderr of a weighted sum of independent task scores."""
+def combined_stderr(weighted: list[tuple[float, float]]) -> float | None:
+    """sqrt(sum (weight * stderr)^2): the stderr of a weighted sum of independent task scores
+    (None when no task has a stderr)."""
+    if not weighted:
+        return None
     return math.sqrt(sum((w * se) ** 2 for w, se in weighted))
