@@ -61,7 +61,7 @@ class ScoringContext:
         if not isinstance(content, str):
             self._problem(task, sample_id, files.BAD_CONTENT, f"text content is {type(content).__name__}, not a string")
             return None
-        return content[:MAX_ANSWER_CHARS]
+        return files.without_surrogates(content[:MAX_ANSWER_CHARS])
 
     def image_prediction(self, task: str, sample_id: str) -> str | None:
         """Absolute path of the first image item, checked to exist inside the submission folder."""

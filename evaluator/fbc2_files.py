@@ -120,15 +120,22 @@ def items_of_type(value, item_type: str) -> list:
     return [item["content"] for item in items if isinstance(item, dict) and item.get("type") == item_type]
 
 
+def without_surrogates(text: str) -> str:
+    """`text` with each lone surrogate (valid in JSON, not encodable as UTF-8) replaced by U+FFFD."""
+    if not any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        return text
+    return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+
+
 def gold_answers(value) -> list[str] | None:
     """The acceptable answers of a text ground-truth sample (a list, or a bare string)."""
     content, problem, _ = first_item(value, "text")
     if problem is not None:
         return None
     if isinstance(content, str):
-        return [content]
+        return [without_surrogates(content)]
     if isinstance(content, list) and all(isinstance(c, (str, int, float)) and not isinstance(c, bool) for c in content):
-        return [str(c) for c in content]  # a bare number in a published answer list counts as its text
+        return [without_surrogates(str(c)) for c in content]  # a bare number in a published answer list counts as its text
     return None
 
 

@@ -65,7 +65,8 @@ def random_json(rng: random.Random, depth: int = 0):
     kinds = ["str", "int", "float", "bool", "null", "list", "dict", "item"]
     kind = rng.choice(kinds if depth < 4 else kinds[:5])
     if kind == "str":
-        return rng.choice(["", "a", "кот", "\x00", "\ud800", "=1+1", "x" * rng.randint(0, 3000), "../../etc/passwd"])
+        return rng.choice(["", "a", "кот", "\x00", "\ud800", "к\udfff", "=1+1", "x" * rng.randint(0, 3000),
+                           "../../etc/passwd", "images/2.png"])
     if kind == "int":
         return rng.choice([0, -1, 2**63, 10**300])
     if kind == "float":
@@ -315,6 +316,7 @@ def run_round(seed: int, workdir: Path, teams: int = 4) -> dict:
     for e in entries:
         assert {"team", "rank", "error", "co2_kg"} <= set(e), where
         assert (e["rank"] is None) == (e["error"] is not None), f"{where}: {e['team']!r} rank/error"
+        assert not (e["error"] or "").startswith("evaluator error"), f"{where}: an evaluator bug: {e['error']}"
         assert e["co2_kg"] is None or e["co2_kg"] >= 0, where
     assert len({e["team"] for e in entries}) == teams, f"{where}: team names not told apart"
     for row in csv.reader(io.StringIO(outputs["--csv"].read_text(encoding="utf-8"))):

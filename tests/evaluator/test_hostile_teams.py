@@ -245,3 +245,14 @@ def test_fuzz_rounds(tmp_path, seed):
 def test_fuzz_many_rounds(tmp_path):
     for seed in range(100, 130):
         fuzz.run_round(seed, tmp_path)
+
+
+def test_random_unicode_answers_are_scored(fbc2_set):
+    """Property: any string (lone surrogates, controls, any plane) as every text answer is scored."""
+    rng = random.Random(11)
+    for round_ in range(5):
+        answer = "".join(chr(rng.choice([rng.randint(0, 0x7F), rng.randint(0x400, 0x4FF), rng.randint(0xD800, 0xDFFF),
+                                         rng.randint(0x1F300, 0x1F6FF)])) for _ in range(rng.randint(1, 40)))
+        predictions = {sid: text(answer) for sid, tid in fbc2_set.task_ids.items() if tid != 2}
+        entry = board_of(fbc2_set, [team(fbc2_set, f"u{round_}", predictions)])["entries"][0]
+        assert entry["error"] is None and 0.0 <= entry["integral"] <= 1.0, (answer, entry["error"])

@@ -162,3 +162,14 @@ def test_plot_ticks_start_at_zero_with_round_steps():
     assert nice_ticks(0.73) == pytest.approx([0, 0.2, 0.4, 0.6, 0.8])
     assert nice_ticks(7) == [0, 2, 4, 6, 8]
     assert nice_ticks(0.0) == [0.0, 1.0] and nice_ticks(float("nan")) == [0.0, 1.0]
+
+
+def test_power_model_is_written_and_a_thousandfold_spread_is_flagged(tmp_path, capsys):
+    # run a: 0.1 kWh over 3600 s = 100 W; run b: 0.1 kWh over 3.6 s = 100 kW (eco2AI defaults gone wrong)
+    emissions = write_emissions(tmp_path / "e.csv", [row("a", "TargetValue", "N/A", "3600", "0.1", "0.03"),
+                                                     row("b", "other", "N/A", "3.6", "0.1", "0.03")])
+    assert main(["co2", emissions, "--out-dir", str(tmp_path / "p")]) == 0
+    captured = capsys.readouterr()
+    assert "eco2AI power model: CPU = TDP 200 W x load; GPU = NVML readings; RAM by size; mean power 100-1e+05 W by run" \
+        in captured.out
+    assert "evaluator: warning: the runs' mean power differs 1000-fold (100 W to 1e+05 W)" in captured.err
