@@ -203,6 +203,18 @@ def _zip_with_info(tmp_path: Path, info: zipfile.ZipInfo, content: bytes) -> Pat
     return path
 
 
+def _set_compression(path: Path, name: bytes, method: int) -> Path:
+    """Claim compression `method` for `name` in its central directory record."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    while at != -1:
+        if data[at + 46:at + 46 + len(name)] == name:
+            data[at + 10:at + 12] = method.to_bytes(2, "little")
+        at = data.find(b"PK\x01\x02", at + 4)
+    path.write_bytes(bytes(data))
+    return path
+
+
 def _symlink_info() -> zipfile.ZipInfo:
     info = zipfile.ZipInfo("link")
     info.create_system = 3
@@ -232,6 +244,8 @@ def _mark_encrypted(path: Path, name: bytes) -> Path:
     (lambda tmp, mz: _zip_with_info(tmp, _symlink_info(), b"/etc/passwd"), "symbolic link in the archive (unpacked as a link on the platform) (1): link"),
     (lambda tmp, mz: _mark_encrypted(_zip_with_info(tmp, zipfile.ZipInfo("secret.py"), b"x"), b"secret.py"),
      "encrypted entry (the platform cannot unpack it) (1): secret.py"),
+    (lambda tmp, mz: _set_compression(_zip_with_info(tmp, zipfile.ZipInfo("packed.bin"), b"x"), b"packed.bin", 99),
+     "entry with an unsupported compression method (1): packed.bin (99)"),
     (lambda tmp, mz: mz({"metadata.json": b"\xff" + META.encode(), "run.py": ""}), "metadata.json is not UTF-8"),
     (lambda tmp, mz: mz({"metadata.json": "[" * 100_000 + "]" * 100_000, "run.py": ""}), "nested too deeply"),
     (lambda tmp, mz: mz({"metadata.json": '{"image": ' + "9" * 5000 + "}", "run.py": ""}),
