@@ -10,25 +10,55 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 
 from evaluator.fbc2_files import InputError
 
 EXIT_OK, EXIT_STRICT, EXIT_INPUT = 0, 1, 2
 
 
+def warn(message: str) -> None:
+    """Warnings go to stderr, one line each, control characters removed."""
+    from evaluator.safe_read import clean_text
+
+    print(f"evaluator: warning: {clean_text(message)}", file=sys.stderr)
+
+
 def _write(path: str, text: str) -> None:
+    """Write `text` (UTF-8; anything unencodable escaped) through a temporary file, so a failed write
+    leaves no half-written output."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise InputError(f"cannot write {path}: it is a folder, not a file")
+    tmp = None
     try:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as handle:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".evaluator-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
             handle.write(text)
+        os.replace(tmp, path)
+        tmp = None
     except OSError as error:
         raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _json(data) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False, default=str)
 
 
 def _registry(args):
     from evaluator.tasks import load_registry, with_hidden_metrics
 
     registry = load_registry(args.tasks)
+    if args.tasks:
+        official = {t.name: t.metric for t in load_registry().tasks if t.kind == "open"}
+        for task in registry.tasks:
+            if task.name in official and task.metric != official[task.name]:
+                warn(f"{args.tasks} sets open task {task.name}'s metric to {task.metric!r}; the official one is "
+                     f"{official[task.name]!r}, so these scores are not FBC2 scores")
     assignments = {}
     for item in args.hidden_metric or []:
         name, sep, metric = item.partition("=")
@@ -43,7 +73,7 @@ def _options(args):
 
     return ScoreOptions(clip_weights=args.clip_weights, inception_weights=args.inception_weights,
                         ruwordnet=args.ruwordnet, device=args.device, extras=not args.no_extras,
-                        progress=not args.quiet)
+                        progress=not args.quiet, allow_id_mismatch=args.allow_id_mismatch)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +92,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="torch device for CLIP/FID (default: cpu)")
     parser.add_argument("--no-extras", action="store_true", help="skip the non-official BLEU/ROUGE-L/CIDEr extras")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--allow-id-mismatch", action="store_true",
+                        help="score predictions even when most of their ids are not in the ground truth or lack their "
+                             "task's output type (they look like another set's); a warning is kept in the report")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--baseline", type=float, help="baseline integral score for the nomination (default 0.24)")
     board.add_argument("--csv", metavar="OUT", help="write the leaderboard as CSV")
     board.add_argument("--markdown", metavar="OUT", help="write the leaderboard as Markdown")
-    board.add_argument("--html", metavar="OUT", help="write a self-contained HTML page with image thumbnails")
+    board.add_argument("--html", metavar="OUT",
+                       help="write a self-contained HTML page (ranked table, failed submissions, a gallery)")
     board.add_argument("--json", metavar="OUT", help="write the leaderboard as JSON")
     board.set_defaults(handler=run_leaderboard)
 
@@ -121,33 +155,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _co2_of(path: str) -> dict:
+    """The score report's CO2 entry: the TargetValue value (checked), its text in grams, the summary."""
+    from evaluator.co2 import power_model_note, read_emissions, summarise, target_value_co2
+    from evaluator.report_text import fmt_grams
+
+    summary = summarise(read_emissions(path))
+    value, note = target_value_co2(path)
+    text = fmt_grams(value) if value is not None else f"none ({note})"
+    return {"target_value_co2_kg": value, "note": note, "text": f"{text}; {power_model_note(summary)}",
+            "summary": summary}
+
+
 def run_score(args) -> int:
-    from evaluator.report_html import generation_pairs, render_score_html
+    from evaluator import fbc2_files as files
+    from evaluator.provenance import provenance
     from evaluator.report_text import render_score
-    from evaluator.scoring import score_files
+    from evaluator.scoring import load_reference, score_files
 
     registry = _registry(args)
     report = score_files(args.ground_truth, args.predictions, args.task_ids, input_path=args.input,
                          registry=registry, options=_options(args))
     if args.emissions:
-        from evaluator.co2 import read_emissions, summarise
-
-        summary = summarise(read_emissions(args.emissions))
-        report["co2"] = {"target_value_co2_kg": (summary["target_value"] or {}).get("co2_kg"), "summary": summary}
+        report["co2"] = _co2_of(args.emissions)
+    report["provenance"] = provenance({"ground_truth": args.ground_truth, "predictions": args.predictions,
+                                       "task_ids": args.task_ids, "input": args.input, "tasks": args.tasks,
+                                       "emissions": args.emissions})
     print(render_score(report))
+    for warning in report["warnings"]:
+        warn(warning)
     if args.json:
-        _write(args.json, json.dumps(report, ensure_ascii=False, indent=2))
+        _write(args.json, _json(report))
     if args.html:
-        from evaluator import fbc2_files as files
+        from evaluator.report_html import add_team, build_gallery, render_score_html
 
-        image_ids = [t.id for t in registry.tasks if t.output == "image"]
-        task_ids = files.load_task_ids(args.task_ids)
-        pairs = generation_pairs(files.load_json(args.ground_truth, "ground-truth"),
-                                 files.load_json(args.predictions, "predictions"),
-                                 os.path.dirname(os.path.abspath(args.ground_truth)),
-                                 os.path.dirname(os.path.abspath(args.predictions)),
-                                 [sid for sid, tid in task_ids.items() if tid in image_ids])
-        _write(args.html, render_score_html(report, pairs))
+        gallery = build_gallery(load_reference(args.ground_truth, args.task_ids, args.input, registry), registry)
+        add_team(gallery, "prediction", files.load_json(args.predictions, "predictions"),
+                 os.path.dirname(os.path.abspath(args.predictions)))
+        _write(args.html, render_score_html(report, gallery))
     problems = report["problems"]["missing"] + report["problems"]["malformed"]
     if args.strict and problems:
         print(f"evaluator: --strict: {problems} missing or malformed predictions", file=sys.stderr)
@@ -156,57 +201,85 @@ def run_score(args) -> int:
 
 
 def run_leaderboard(args) -> int:
-    from evaluator import fbc2_files as files
     from evaluator.leaderboard import build_leaderboard, render_csv, render_markdown, render_terminal
+    from evaluator.provenance import provenance
+    from evaluator.scoring import load_reference
 
     registry = _registry(args)
-    files.load_json(args.ground_truth, "ground-truth")  # fail once, early, on shared files
-    task_ids = files.load_task_ids(args.task_ids)
     board = build_leaderboard(args.ground_truth, args.task_ids, args.directories, input_path=args.input,
                               registry=registry, options=_options(args), baseline=args.baseline)
+    board["provenance"] = provenance({"ground_truth": args.ground_truth, "task_ids": args.task_ids,
+                                      "input": args.input, "tasks": args.tasks})
+    board["provenance"]["teams"] = [{"team": e["team"], "directory": e["directory"]} for e in board["entries"]]
     print(render_terminal(board))
-    if args.csv:
-        _write(args.csv, render_csv(board))
-    if args.markdown:
-        _write(args.markdown, render_markdown(board))
-    if args.json:
-        _write(args.json, json.dumps(board, ensure_ascii=False, indent=2))
+    for entry in board["entries"]:
+        for note in entry["notes"]:
+            warn(f"{entry['team']}: {note}")
+        if entry["warnings"]:
+            warn(f"{entry['team']}: {entry['warnings']} scoring warnings (run `score` on this team for them)")
+    outputs = [(args.csv, render_csv), (args.markdown, render_markdown), (args.json, _json)]
+    failures = []
+    for path, render in outputs:
+        if path:
+            try:
+                _write(path, render(board))
+            except InputError as error:
+                failures.append(str(error))
     if args.html:
-        from evaluator.report_html import leaderboard_pairs, render_leaderboard_html
+        from evaluator.report_html import leaderboard_gallery, render_leaderboard_html
 
-        _write(args.html, render_leaderboard_html(board, leaderboard_pairs(board, args.ground_truth, task_ids, registry)))
+        reference = load_reference(args.ground_truth, args.task_ids, args.input, registry)
+        try:
+            _write(args.html, render_leaderboard_html(board, leaderboard_gallery(board, reference, registry)))
+        except InputError as error:
+            failures.append(str(error))
+    if failures:
+        raise InputError("; ".join(failures))
     return EXIT_OK
 
 
 def run_co2(args) -> int:
-    from evaluator.co2 import draw_plots, read_emissions, read_loss_log, summarise
-    from evaluator.report_text import fmt
+    from evaluator.co2 import (
+        draw_plots,
+        epoch_mismatch,
+        power_model_note,
+        read_emissions,
+        read_loss_log,
+        summarise,
+    )
+    from evaluator.report_text import fmt, fmt_grams
 
     summary = summarise(read_emissions(args.emissions))
     losses = read_loss_log(args.loss_log) if args.loss_log else None
+    mismatch = epoch_mismatch(summary, losses)
+    if mismatch:
+        warn(mismatch)
+    for warning in summary["power_model"]["warnings"]:
+        warn(warning)
     written, skipped = draw_plots(summary, args.out_dir, losses)
     target = summary["target_value"]
     lines = [
         f"rows: {summary['rows']}",
         f"total energy: {fmt(summary['total_kwh'], 6)} kWh",
-        f"total CO2: {fmt(summary['total_co2_kg'], 6)} kg",
+        f"total CO2: {fmt_grams(summary['total_co2_kg'])}",
         f"total duration: {fmt(summary['total_duration_s'], 1)} s",
         f"projects: {', '.join(summary['projects']) or '-'}",
         f"CPU: {'; '.join(summary['cpus']) or '-'}",
         f"GPU: {'; '.join(summary['gpus']) or '-'}",
         f"region: {', '.join(summary['regions']) or '-'}",
         f"epoch rows: {len(summary['epochs'])}",
+        power_model_note(summary),
     ]
     if target is None:
         lines.append("TargetValue row: none (no experiment_description contains 'TargetValue'; "
                      "the submission has no sustainability value)")
     else:
-        lines.append(f"TargetValue row (category value): CO2 {fmt(target['co2_kg'], 6)} kg, "
+        lines.append(f"TargetValue row (category value): CO2 {fmt_grams(target['co2_kg'])}, "
                      f"{fmt(target['kwh'], 6)} kWh, {fmt(target['duration_s'], 1)} s - {target['experiment_description']}")
     lines += [f"plot: {path}" for path in written] + [f"plot skipped: {reason}" for reason in skipped]
     print("\n".join(lines))
     if args.json:
-        _write(args.json, json.dumps({**summary, "plots": written, "plots_skipped": skipped}, ensure_ascii=False, indent=2))
+        _write(args.json, _json({**summary, "plots": written, "plots_skipped": skipped, "epoch_mismatch": mismatch}))
     return EXIT_OK
 
 
@@ -222,7 +295,7 @@ def run_tasks(args) -> int:
     print(table(["id", "name", "kind", "output", "metric", "threshold", "baseline", "weight"], rows))
     print(f"\nmetrics: {', '.join(f'{m} ({o})' for m, o in METRIC_OUTPUT.items())}")
     if args.write:
-        _write(args.write, json.dumps(registry.to_json(), ensure_ascii=False, indent=2) + "\n")
+        _write(args.write, _json(registry.to_json()) + "\n")
         print(f"written: {args.write}")
     return EXIT_OK
 

@@ -9,6 +9,8 @@ eco2AI writes one row per `start()`/`stop()` run, or one row per epoch between
 from __future__ import annotations
 
 import csv
+import io
+import math
 import os
 import re
 
@@ -19,7 +21,7 @@ KWH = "power_consumption(kWh)"
 DURATION = "duration(s)"
 DESCRIPTION = "experiment_description"
 TARGET_PHRASE = "TargetValue"
-_EPOCH = re.compile(r"^\s*epoch:\s*(\d+)(.*)$", re.DOTALL)
+_EPOCH = re.compile(r"^\s*epoch:\s*(\d{1,9})(.*)$", re.DOTALL)
 
 
 def _number(text) -> float | None:
@@ -42,19 +44,26 @@ def parse_epoch(cell: str) -> tuple[int | None, dict[str, str]]:
     return int(match.group(1)), params
 
 
-def read_emissions(path: str) -> list[dict]:
-    """Rows of an eco2AI CSV with numeric CO2/kWh/duration and parsed epoch fields added."""
+def read_emissions(path: str, *, root: str | None = None) -> list[dict]:
+    """Rows of an eco2AI CSV with numeric CO2/kWh/duration and parsed epoch fields added.
+
+    With `root`, `path` is relative to that folder and must stay inside it (a team's file)."""
+    from evaluator import safe_read
+
+    if root is None:
+        data = safe_read.read_regular(path, safe_read.MAX_EMISSION_BYTES, "emission file")
+    else:
+        data = safe_read.read_inside(root, path, safe_read.MAX_EMISSION_BYTES, "emission file")
+        path = os.path.join(root, path)
+    where = safe_read.shown(path)
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            raw_rows = list(reader)
-            columns = reader.fieldnames or []
-    except FileNotFoundError:
-        raise InputError(f"emission file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise InputError(f"cannot read emission file {path}: {error}") from None
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
+        raw_rows = list(reader)
+        columns = reader.fieldnames or []
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise InputError(f"cannot read emission file {where}: {error}") from None
     if CO2 not in columns:
-        raise InputError(f"emission file {path} has no {CO2!r} column (is it an eco2AI CSV?)")
+        raise InputError(f"emission file {where} has no {CO2!r} column (is it an eco2AI CSV?)")
     rows = []
     for raw in raw_rows:
         row = dict(raw)
@@ -72,10 +81,22 @@ def target_value_row(rows: list[dict]) -> dict | None:
     return found[-1] if found else None
 
 
-def target_value_co2(path: str) -> float | None:
-    """The sustainability category value of a submission's emission CSV."""
-    row = target_value_row(read_emissions(path))
-    return None if row is None else row["co2_kg"]
+def target_value_co2(path: str, *, root: str | None = None) -> tuple[float | None, str | None]:
+    """(the sustainability category value of an emission CSV in kg, or None; a note why not).
+
+    A value must be a finite number and not negative; anything else is rejected with a note."""
+    row = target_value_row(read_emissions(path, root=root))
+    if row is None:
+        return None, "no TargetValue row"
+    value = row["co2_kg"]
+    raw = str(row.get(CO2))[:40]
+    if value is None:
+        return None, f"rejected: CO2 {raw!r} is not a number"
+    if not math.isfinite(value):
+        return None, f"rejected: CO2 {raw!r} is not finite"
+    if value < 0:
+        return None, f"rejected: CO2 {raw!r} is negative"
+    return value, None
 
 
 def _sum(rows: list[dict], key: str) -> float:
@@ -108,6 +129,7 @@ def summarise(rows: list[dict]) -> dict:
             "co2_kg": target["co2_kg"], "kwh": target["kwh"], "duration_s": target["duration_s"],
             "project_name": target.get("project_name"), "experiment_description": target.get(DESCRIPTION),
         },
+        "power_model": power_model(rows),
         "epochs": [{"epoch": row["epoch_number"], "co2_kg": row["co2_kg"], "kwh": row["kwh"],
                     "loss": _number(row["epoch_params"].get("loss"))} for row in epochs],
     }
@@ -115,40 +137,120 @@ def summarise(rows: list[dict]) -> dict:
 
 def read_loss_log(path: str) -> dict[int, float]:
     """A loss log: lines "epoch,loss" (comma, tab or space separated), an optional header line."""
-    losses: dict[int, float] = {}
+    from evaluator import safe_read
+
+    data = safe_read.read_regular(path, safe_read.MAX_EMISSION_BYTES, "loss log")
     try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-    except OSError as error:
-        raise InputError(f"cannot read loss log {path}: {error.strerror or error}") from None
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise InputError(f"loss log {safe_read.shown(path)} is not UTF-8 text ({error.reason})") from None
+    losses: dict[int, float] = {}
     for number, line in enumerate(lines, 1):
         parts = [p for p in re.split(r"[,\t ;]+", line.strip()) if p]
         if not parts:
             continue
-        if len(parts) < 2 or _number(parts[0]) is None or _number(parts[1]) is None:
+        epoch, loss = (_number(parts[0]), _number(parts[1])) if len(parts) >= 2 else (None, None)
+        if epoch is None or loss is None or not math.isfinite(epoch) or epoch != int(epoch) or abs(epoch) > 1e9:
             if number == 1:
                 continue  # header
-            raise InputError(f"loss log {path} line {number}: expected 'epoch,loss', found {line!r}")
-        losses[int(float(parts[0]))] = float(parts[1])
+            raise InputError(f"loss log {safe_read.shown(path)} line {number}: expected 'epoch,loss' with an "
+                             f"integer epoch, found {safe_read.shown(line[:80])!r}")
+        losses[int(epoch)] = loss
     return losses
 
 
-def draw_plots(summary: dict, out_dir: str, losses: dict[int, float] | None = None) -> tuple[list[str], list[str]]:
-    """Draw co2_per_epoch.png and loss_vs_co2.png; return (written paths, reasons for skipped plots)."""
-    from evaluator.pngplot import line_plot
+_TDP = re.compile(r"TDP:\s*([0-9.]+)")
+POWER_SPREAD = 10.0  # runs whose mean power differs more than this factor are flagged
 
-    os.makedirs(out_dir, exist_ok=True)
+
+def mean_power_w(row: dict) -> float | None:
+    """A row's mean power in watts: its kWh over its duration."""
+    if not row.get("kwh") or not row.get("duration_s") or row["duration_s"] <= 0:
+        return None
+    return row["kwh"] * 3.6e6 / row["duration_s"]
+
+
+def power_model(rows: list[dict]) -> dict:
+    """How eco2AI estimated the power: the CPU TDP it used (it takes 100 W when its table does not
+    know the CPU), whether a GPU was measured (NVML), and the mean power of each run."""
+    cpus = sorted({row.get("CPU_name") or "" for row in rows} - {""})
+    gpus = sorted({row.get("GPU_name") or "" for row in rows} - {""})
+    tdps = sorted({float(m.group(1)) for cpu in cpus for m in [_TDP.search(cpu)] if m})
+    runs: dict[str, list[dict]] = {}
+    for row in rows:
+        runs.setdefault(row.get("id") or "", []).append(row)
+    run_power = {}
+    for run, run_rows in runs.items():
+        kwh = sum(r["kwh"] or 0 for r in run_rows)
+        seconds = sum(r["duration_s"] or 0 for r in run_rows)
+        if kwh > 0 and seconds > 0:
+            run_power[run] = kwh * 3.6e6 / seconds
+    warnings = []
+    if len(run_power) > 1 and min(run_power.values()) > 0:
+        low, high = min(run_power.values()), max(run_power.values())
+        if high / low > POWER_SPREAD:
+            warnings.append(f"the runs' mean power differs {high / low:.0f}-fold ({low:.3g} W to {high:.3g} W) on "
+                            f"CPU {'; '.join(cpus) or '?'}: eco2AI's estimate depends on its CPU TDP table (100 W when "
+                            "the CPU is unknown), on whether a GPU was found, and on the CPU load it sampled")
+    return {"cpu_tdp_w": tdps, "cpu_default_tdp": 100.0 in tdps, "gpus": gpus,
+            "gpu_measured": any(g and g.lower() not in ("n/a", "none", "") for g in gpus),
+            "mean_power_w_by_run": run_power, "warnings": warnings}
+
+
+def power_model_note(summary: dict) -> str:
+    """One line that says how eco2AI got its power figures (written beside every CO2 value)."""
+    model = summary.get("power_model") or {}
+    tdp = ", ".join(f"{t:g} W" for t in model.get("cpu_tdp_w", [])) or "unknown"
+    parts = [f"eco2AI power model: CPU = TDP {tdp} x load"
+             + (" (100 W is eco2AI's default for a CPU missing from its table)" if model.get("cpu_default_tdp") else ""),
+             "GPU = NVML readings" if model.get("gpu_measured") else "no GPU measured",
+             "RAM by size"]
+    powers = list((model.get("mean_power_w_by_run") or {}).values())
+    if powers:
+        parts.append(f"mean power {min(powers):.3g} W" if len(powers) == 1 or min(powers) == max(powers)
+                     else f"mean power {min(powers):.3g}-{max(powers):.3g} W by run")
+    return "; ".join(parts)
+
+
+def epoch_mismatch(summary: dict, losses: dict[int, float] | None) -> str | None:
+    """Why a loss log and the CSV's epoch rows disagree, or None."""
+    if not losses:
+        return None
+    csv_epochs = sorted({e["epoch"] for e in summary["epochs"]})
+    log_epochs = sorted(losses)
+    if csv_epochs == log_epochs:
+        return None
+
+    def describe(epochs):
+        return f"{len(epochs)} epoch{'s' if len(epochs) != 1 else ''} ({', '.join(map(str, epochs[:8]))}{', ...' if len(epochs) > 8 else ''})"
+
+    both = sorted(set(csv_epochs) & set(log_epochs))
+    return (f"the loss log has {describe(log_epochs)} but the emission CSV has {describe(csv_epochs)}; "
+            f"only the {len(both)} epoch(s) in both are plotted against CO2")
+
+
+def draw_plots(summary: dict, out_dir: str, losses: dict[int, float] | None = None) -> tuple[list[str], list[str]]:
+    """Draw co2_per_epoch.png (bars, grams) and loss_vs_co2.png; return (written paths, reasons for skipped plots)."""
+    from evaluator.pngplot import bar_plot, line_plot
+
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise InputError(f"--out-dir {out_dir} is a file, not a folder")
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"cannot create --out-dir {out_dir}: {error.strerror or error}") from None
     written, skipped = [], []
     epochs = [e for e in summary["epochs"] if e["co2_kg"] is not None]
     if not epochs:
         skipped.append("no per-epoch rows (use Tracker.start_training/new_epoch/stop_training)")
         return written, skipped
-    written.append(line_plot(os.path.join(out_dir, "co2_per_epoch.png"), [e["epoch"] for e in epochs],
-                             [e["co2_kg"] for e in epochs], "CO2 emissions per epoch (eco2AI)", "epoch",
-                             "CO2, kg"))
+    note = power_model_note(summary)
+    written.append(bar_plot(os.path.join(out_dir, "co2_per_epoch.png"), [e["epoch"] for e in epochs],
+                            [e["co2_kg"] * 1000 for e in epochs], "CO2 emissions per epoch (eco2AI)", "epoch",
+                            "CO2, g", note))
     cumulative, running = [], 0.0
     for e in epochs:
-        running += e["co2_kg"]
+        running += e["co2_kg"] * 1000
         cumulative.append(running)
     loss_of = dict(losses or {})
     for e in epochs:
@@ -157,7 +259,8 @@ def draw_plots(summary: dict, out_dir: str, losses: dict[int, float] | None = No
     points = [(c, loss_of[e["epoch"]]) for e, c in zip(epochs, cumulative, strict=True) if e["epoch"] in loss_of]
     if points:
         written.append(line_plot(os.path.join(out_dir, "loss_vs_co2.png"), [p[0] for p in points],
-                                 [p[1] for p in points], "Loss against cumulative CO2", "cumulative CO2, kg", "loss"))
+                                 [p[1] for p in points], "Loss against cumulative CO2 (eco2AI)",
+                                 "cumulative CO2 after the epoch, g", "loss", note))
     else:
         skipped.append("no loss values (pass --loss-log or give new_epoch({'loss': ...}))")
     return written, skipped

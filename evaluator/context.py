@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from evaluator import fbc2_files as files
 from evaluator.weights import WeightsMissing
 
+MAX_ANSWER_CHARS = 1000  # a text prediction is cut to this length before any metric sees it
+
 
 @dataclass
 class ScoreOptions:
@@ -19,6 +21,7 @@ class ScoreOptions:
     device: str = "cpu"
     extras: bool = True
     progress: bool = True
+    allow_id_mismatch: bool = False  # score predictions that look like another set's (with a warning)
 
 
 # key -> (label, ScoreOptions field, command-line flag, module, loader function)
@@ -58,7 +61,7 @@ class ScoringContext:
         if not isinstance(content, str):
             self._problem(task, sample_id, files.BAD_CONTENT, f"text content is {type(content).__name__}, not a string")
             return None
-        return content
+        return files.without_surrogates(content[:MAX_ANSWER_CHARS])
 
     def image_prediction(self, task: str, sample_id: str) -> str | None:
         """Absolute path of the first image item, checked to exist inside the submission folder."""
@@ -75,11 +78,10 @@ class ScoringContext:
 
     def open_image(self, path: str, task: str, sample_id: str, predicted: bool = True):
         """An RGB PIL image, or None (a problem for predictions, a warning for reference images)."""
-        from PIL import Image
+        from evaluator.images import open_rgb
 
         try:
-            with Image.open(path) as image:
-                return image.convert("RGB")
+            return open_rgb(path)
         except Exception as error:  # Pillow raises many kinds for broken files
             if predicted:
                 self._problem(task, sample_id, files.IMAGE_UNREADABLE, f"{os.path.basename(path)}: {error}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import reprlib
 from dataclasses import dataclass
 
 # Kinds of per-sample prediction problems (the report counts each kind).
@@ -40,24 +41,42 @@ class Problem:
         return f"{self.task} sample {self.sample_id}: {self.kind} ({self.detail})"
 
 
-def load_json(path: str, what: str) -> dict:
-    """Load a JSON object keyed by sample id; raise InputError with a one-line reason otherwise."""
+def load_json(path: str, what: str, *, root: str | None = None) -> dict:
+    """Load a JSON object keyed by sample id; raise InputError with a one-line reason otherwise.
+
+    With `root`, `path` is relative to that folder and must stay inside it (a team's files)."""
+    from evaluator import safe_read
+
+    limit = safe_read.MAX_JSON_BYTES
+    if root is None:
+        data = safe_read.read_regular(path, limit, f"{what} file")
+    else:
+        data = safe_read.read_inside(root, path, limit, f"{what} file")
+        path = os.path.join(root, path)
+    return parse_json_object(data, path, what)
+
+
+def parse_json_object(data: bytes, path: str, what: str) -> dict:
+    """The JSON object in `data`; InputError for bad UTF-8, bad syntax, too deep nesting or a number
+    too long to convert, or a top level that is not an object."""
+    from evaluator.safe_read import shown
+
+    where = shown(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except FileNotFoundError:
-        raise InputError(f"{what} file not found: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"{what} path is a directory, not a JSON file: {path}") from None
+        parsed = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as error:
-        raise InputError(f"{what} file is not UTF-8 text: {path} ({error.reason})") from None
+        raise InputError(f"{what} file is not UTF-8 text: {where} ({error.reason} at byte {error.start})") from None
     except json.JSONDecodeError as error:
-        raise InputError(f"{what} file is not valid JSON: {path} (line {error.lineno}, column {error.colno}: {error.msg})") from None
-    except OSError as error:
-        raise InputError(f"cannot read {what} file {path}: {error.strerror or error}") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{what} file must hold a JSON object keyed by sample id, found {type(data).__name__}: {path}")
-    return data
+        raise InputError(f"{what} file is not valid JSON: {where} (line {error.lineno}, column {error.colno}: "
+                         f"{error.msg})") from None
+    except RecursionError:
+        raise InputError(f"{what} file is not usable JSON: {where} (nested too deeply)") from None
+    except ValueError as error:  # e.g. an integer over Python's 4300-digit conversion limit
+        raise InputError(f"{what} file is not usable JSON: {where} ({str(error)[:120]})") from None
+    if not isinstance(parsed, dict):
+        raise InputError(f"{what} file must hold a JSON object keyed by sample id, found {type(parsed).__name__}: "
+                         f"{where}")
+    return parsed
 
 
 def load_task_ids(path: str) -> dict[str, int]:
@@ -65,8 +84,10 @@ def load_task_ids(path: str) -> dict[str, int]:
     raw = load_json(path, "task-ids")
     task_ids: dict[str, int] = {}
     for sample_id, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
-            raise InputError(f"task-ids file {path}: sample {sample_id!r} has task id {value!r}, expected an integer")
+        digits = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= 9):
+            raise InputError(f"task-ids file {path}: sample {reprlib.repr(sample_id)} has task id {reprlib.repr(value)}, "
+                             "expected an integer")
         task_ids[str(sample_id)] = int(value)
     return task_ids
 
@@ -87,7 +108,7 @@ def first_item(value, item_type: str) -> tuple[object | None, str | None, str]:
         return None, NOT_A_LIST, f"value is {type(value).__name__}, expected a list of items"
     for item in items:
         if not isinstance(item, dict) or "type" not in item or "content" not in item:
-            return None, BAD_ITEM, f"item {str(item)[:60]!r} is not an object with 'type' and 'content'"
+            return None, BAD_ITEM, f"item {reprlib.repr(item)} is not an object with 'type' and 'content'"
         if item["type"] == item_type:
             return item["content"], None, ""
     return None, NO_MATCHING_ITEM, f"no item of type {item_type!r}"
@@ -99,30 +120,41 @@ def items_of_type(value, item_type: str) -> list:
     return [item["content"] for item in items if isinstance(item, dict) and item.get("type") == item_type]
 
 
+def without_surrogates(text: str) -> str:
+    """`text` with each lone surrogate (valid in JSON, not encodable as UTF-8) replaced by U+FFFD."""
+    if not any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        return text
+    return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+
+
 def gold_answers(value) -> list[str] | None:
     """The acceptable answers of a text ground-truth sample (a list, or a bare string)."""
     content, problem, _ = first_item(value, "text")
     if problem is not None:
         return None
     if isinstance(content, str):
-        return [content]
+        return [without_surrogates(content)]
     if isinstance(content, list) and all(isinstance(c, (str, int, float)) and not isinstance(c, bool) for c in content):
-        return [str(c) for c in content]  # a bare number in a published answer list counts as its text
+        return [without_surrogates(str(c)) for c in content]  # a bare number in a published answer list counts as its text
     return None
 
 
 def resolve_inside(folder: str, relative: str) -> tuple[str | None, str | None, str]:
-    """Resolve an image path against `folder`; refuse absolute paths and paths leaving it."""
-    if not isinstance(relative, str) or not relative:
-        return None, BAD_CONTENT, f"image content {relative!r} is not a path"
-    root = os.path.realpath(folder)
-    if os.path.isabs(relative):
-        return None, IMAGE_OUTSIDE, f"absolute path {relative!r}"
-    path = os.path.realpath(os.path.join(root, relative))
-    if os.path.commonpath([root, path]) != root:
-        return None, IMAGE_OUTSIDE, f"{relative!r} leaves {folder}"
+    """Resolve an image path against `folder` (solution.safe_files); refuse unusable strings (NUL,
+    lone surrogates, too long), absolute paths and paths leaving the folder (through '..' or a link)."""
+    from evaluator.safe_read import shown
+    from solution.safe_files import FileProblem, path_problem
+    from solution.safe_files import resolve_inside as resolve
+
+    problem = path_problem(relative)
+    if problem is not None:
+        return None, BAD_CONTENT, f"image content {shown(relative)}: {problem}"
+    try:
+        path = str(resolve(folder, relative))
+    except FileProblem as error:
+        return None, IMAGE_OUTSIDE, f"{shown(relative)}: {error} ({shown(folder)})"
     if not os.path.isfile(path):
-        return None, IMAGE_MISSING, f"{relative!r} not found in {folder}"
+        return None, IMAGE_MISSING, f"{shown(relative)} not found in {shown(folder)}"
     return path, None, ""
 
 

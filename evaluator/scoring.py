@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from dataclasses import dataclass
 
 from evaluator import fbc2_files as files
 from evaluator.context import ScoreOptions, ScoringContext
+from evaluator.sanity import SuspectedMistake, check_ground_truth, check_ids, check_swapped
+from evaluator.stderr import METHOD as STDERR_METHOD
+from evaluator.stderr import bootstrap_stderr, combined_stderr, sample_values
 from evaluator.task_metrics import TASK_METRICS
 from evaluator.tasks import Registry, load_registry
 from evaluator.weights import WeightsMissing
@@ -41,9 +45,13 @@ def score_loaded(ground_truth: dict, predictions: dict, task_ids: dict[str, int]
     """Score already-loaded FBC2 objects (see `score_files` for the paths version)."""
     registry = registry or load_registry()
     options = options or ScoreOptions()
+    check_ground_truth(ground_truth, task_ids, registry)
+    check_swapped(ground_truth, predictions, task_ids, registry)
+    early_warnings: list[str] = []
+    check_ids(ground_truth, predictions, task_ids, registry, options.allow_id_mismatch, early_warnings)
     synonyms, synonym_status = _synonym_source(options.ruwordnet)
     ctx = ScoringContext(ground_truth, predictions, inputs, ground_truth_dir, predictions_dir, input_dir,
-                         options=options, synonyms=synonyms)
+                         options=options, synonyms=synonyms, warnings=early_warnings)
 
     known_task_ids = registry.by_id()
     ids_by_task: dict[int, list[str]] = {task.id: [] for task in registry.tasks}
@@ -70,7 +78,8 @@ def score_loaded(ground_truth: dict, predictions: dict, task_ids: dict[str, int]
         problems_before = len(ctx.problems)
         entry = {"id": task.id, "kind": task.kind, "metric": task.metric, "score": None, "n": len(sample_ids),
                  "missing": 0, "malformed": 0, "components": {}, "not_computed": [], "threshold": task.threshold,
-                 "passes_threshold": None, "baseline": task.baseline, "per_sample": {}}
+                 "passes_threshold": None, "baseline": task.baseline, "stderr": None, "stderr_note": None,
+                 "per_sample": {}}
         if not sample_ids:
             entry["not_computed"].append("no samples of this task in the set")
         elif task.metric is None:
@@ -81,6 +90,11 @@ def score_loaded(ground_truth: dict, predictions: dict, task_ids: dict[str, int]
             entry["components"] = result.components
             entry["per_sample"] = result.per_sample
             entry["not_computed"] = result.not_computed
+            values = sample_values(task.metric, result.per_sample) if result.score is not None else None
+            entry["stderr"] = bootstrap_stderr(values) if values else None
+            if entry["stderr"] is None and result.score is not None:
+                entry["stderr_note"] = ("FID is a statistic of the whole image set" if values is None
+                                        else "fewer than 2 samples")
             if task.extras and options.extras:
                 extras[task.name] = _extras_for(task, sample_ids, ctx)
         task_problems = ctx.problems[problems_before:]
@@ -93,6 +107,8 @@ def score_loaded(ground_truth: dict, predictions: dict, task_ids: dict[str, int]
         report_tasks[task.name] = entry
 
     integral = sum(registry.weight(task) * (report_tasks[task.name]["score"] or 0.0) for task in registry.tasks)
+    integral_stderr = combined_stderr([(registry.weight(task), report_tasks[task.name]["stderr"])
+                                       for task in registry.tasks if report_tasks[task.name]["stderr"] is not None])
     partial = any(entry["n"] > 0 and entry["score"] is None for entry in report_tasks.values())
     absent = [name for name, entry in report_tasks.items() if entry["n"] == 0]
     thresholds = {t.name: report_tasks[t.name]["passes_threshold"] for t in registry.tasks
@@ -107,11 +123,15 @@ def score_loaded(ground_truth: dict, predictions: dict, task_ids: dict[str, int]
     return {
         "tasks": report_tasks,
         "integral": integral,
+        "integral_stderr": integral_stderr,
+        "stderr_method": STDERR_METHOD + "; the integral's stderr combines the task stderrs as independent "
+                         "(tasks without one, such as ImageGeneration, add nothing)",
         "partial": partial,
         "integral_note": _integral_note(partial, absent),
         "absent_tasks": absent,
         "not_computed": not_computed,
         "thresholds": thresholds,
+        "thresholds_summary": thresholds_summary(thresholds),
         "prize_eligible": prize_eligible,
         "baseline_integral": registry.baseline_integral,
         "synonym_stage": synonym_status,
@@ -124,6 +144,14 @@ def score_loaded(ground_truth: dict, predictions: dict, task_ids: dict[str, int]
         "extras": {"non_official": True, "note": _extras_note(), "tasks": extras},
         "differences_from_official": DIFFERENCES_FROM_OFFICIAL,
     }
+
+
+def thresholds_summary(thresholds: dict) -> str:
+    """'4/4 scoreable pass', '3/4 scoreable pass, 2 not computed' ...: the open tasks' prize thresholds."""
+    known = [value for value in thresholds.values() if value is not None]
+    text = f"{sum(known)}/{len(known)} scoreable pass"
+    unknown = len(thresholds) - len(known)
+    return text + (f", {unknown} not computed" if unknown else "")
 
 
 def _extras_note() -> str:
@@ -154,17 +182,57 @@ def _extras_for(task, sample_ids, ctx) -> dict:
     return caption_extras(pairs)
 
 
+@dataclass(frozen=True)
+class Reference:
+    """The files every submission is scored against, loaded once."""
+    ground_truth: dict
+    task_ids: dict
+    inputs: dict | None
+    ground_truth_dir: str
+    input_dir: str | None
+
+
+def load_reference(ground_truth_path: str, task_ids_path: str, input_path: str | None = None,
+                   registry: Registry | None = None) -> Reference:
+    """Load the ground truth, sample ids and optional input (InputError on unreadable ones) and
+    refuse an input file given as the ground truth."""
+    if input_path and same_file(ground_truth_path, input_path):
+        raise SuspectedMistake(f"--ground-truth and --input are the same file ({ground_truth_path}); "
+                               "the ground truth is the answers file (ground_truth.json / output.json)")
+    ground_truth = files.load_json(ground_truth_path, "ground-truth")
+    task_ids = files.load_task_ids(task_ids_path)
+    check_ground_truth(ground_truth, task_ids, registry or load_registry(), ground_truth_path)
+    inputs = files.load_json(input_path, "input") if input_path else None
+    return Reference(ground_truth, task_ids, inputs, os.path.dirname(os.path.abspath(ground_truth_path)),
+                     os.path.dirname(os.path.abspath(input_path)) if input_path else None)
+
+
+def same_file(a: str, b: str) -> bool:
+    """Whether two paths name the same file or files with the same bytes."""
+    from evaluator.provenance import sha256_of
+
+    try:
+        if os.path.samefile(a, b):
+            return True
+    except (OSError, ValueError):
+        return False
+    digest = sha256_of(a)
+    return digest is not None and digest == sha256_of(b)
+
+
+def score_predictions(reference: Reference, predictions: dict, predictions_dir: str, *,
+                      registry: Registry | None = None, options: ScoreOptions | None = None) -> dict:
+    return score_loaded(reference.ground_truth, predictions, reference.task_ids, inputs=reference.inputs,
+                        ground_truth_dir=reference.ground_truth_dir, predictions_dir=predictions_dir,
+                        input_dir=reference.input_dir, registry=registry, options=options)
+
+
 def score_files(ground_truth_path: str, predictions_path: str, task_ids_path: str, *, input_path: str | None = None,
                 registry: Registry | None = None, options: ScoreOptions | None = None) -> dict:
-    """Load the four FBC2 files (raising InputError on unreadable ones) and score them."""
-    ground_truth = files.load_json(ground_truth_path, "ground-truth")
+    """Load the FBC2 files (raising InputError on unreadable ones or a mix-up) and score them."""
+    if same_file(ground_truth_path, predictions_path):
+        raise SuspectedMistake(f"--ground-truth and --predictions are the same file ({predictions_path})")
+    reference = load_reference(ground_truth_path, task_ids_path, input_path, registry)
     predictions = files.load_json(predictions_path, "predictions")
-    task_ids = files.load_task_ids(task_ids_path)
-    inputs = files.load_json(input_path, "input") if input_path else None
-    return score_loaded(
-        ground_truth, predictions, task_ids, inputs=inputs,
-        ground_truth_dir=os.path.dirname(os.path.abspath(ground_truth_path)),
-        predictions_dir=os.path.dirname(os.path.abspath(predictions_path)),
-        input_dir=os.path.dirname(os.path.abspath(input_path)) if input_path else None,
-        registry=registry, options=options,
-    )
+    return score_predictions(reference, predictions, os.path.dirname(os.path.abspath(predictions_path)),
+                             registry=registry, options=options)

@@ -123,6 +123,9 @@ def with_hidden_metrics(registry: Registry, assignments: dict[str, str]) -> Regi
         if metric not in METRIC_OUTPUT:
             raise InputError(f"unknown metric {metric!r} for {name}; known: {', '.join(sorted(METRIC_OUTPUT))}")
         old = by_name[name]
+        if old.kind != "hidden":
+            raise InputError(f"{name} is an open task: its official metric {old.metric!r} cannot be changed "
+                             "(--hidden-metric sets the metric of a hidden slot, Hidden1..Hidden6)")
         new = Task(old.id, old.name, old.kind, METRIC_OUTPUT[metric], metric, old.threshold, old.baseline,
                    old.extras or metric in ("vqa_meteor", "captioning_meteor_clip"))
         tasks[tasks.index(old)] = new

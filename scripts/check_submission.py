@@ -8,7 +8,13 @@ T/solution/output/ against the contract: predictions.json is a well-formed JSON 
 every input id; each value is a non-empty list of {"type": "text"|"image", "content": str}; every
 image is a file inside output/ (no absolute or `..` paths) that Pillow can read. It also checks that
 every import of the archive's own packages resolves inside the archive, since an installed copy of
-the package could otherwise hide a missing file. Prints PASS or FAIL with the reasons; exit 0 or 1.
+the package could otherwise hide a missing file. Prints PASS or FAIL with the reasons; exit 0 or 1
+(2 when the checker itself cannot work: an unusable --input folder, a full disk).
+
+SECURITY: the entrypoint is the archive's own code and runs WITH YOUR USER'S RIGHTS (no container,
+only the network is cut): it can read and write everything you can. Check archives you did not
+build yourself inside a throw-away container or VM. Every other failure (a damaged, encrypted or
+hostile archive, unusable metadata, broken outputs) is a FAIL line with its reason, never a traceback.
 
   python scripts/check_submission.py dist/submission.zip
   python scripts/check_submission.py dist/submission.zip --input my_set/ --timeout 600 --keep
@@ -18,11 +24,13 @@ from __future__ import annotations
 
 import argparse
 import ast
+import io
 import json
 import os
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -35,9 +43,19 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_submission  # noqa: E402  (the size limit lives there)
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from solution import safe_files  # noqa: E402  (regular files only, inside their folder, never blocking)
+
 ROOT = Path(__file__).resolve().parents[1]
 PLATFORM_TIMEOUT = 5 * 3600
 MAX_LISTED = 10  # problems of one kind printed before "... and N more"
+MAX_PREDICTIONS_BYTES = 1 << 30  # predictions.json and input.json are read whole; more is not a submission
+MAX_IMAGE_BYTES = 64 << 20
+SUPPORTED_COMPRESSION = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+
+
+class CheckerError(Exception):
+    """The check itself cannot run (an unusable --input folder): one line, exit status 2."""
 
 
 class Problems:
@@ -68,38 +86,106 @@ def unsafe_name(name: str) -> bool:
     return name.startswith(("/", "\\")) or ".." in path.parts or "\\" in name or (len(name) > 1 and name[1] == ":")
 
 
+def parse_json(data: bytes, what: str, problems: Problems):
+    """The JSON value in `data`, or None with the reason added to `problems` (bad UTF-8, bad syntax,
+    nesting too deep, a number too long to convert)."""
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        problems.add(f"{what} is not UTF-8 ({e.reason} at byte {e.start})")
+    except json.JSONDecodeError as e:
+        problems.add(f"{what} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})")
+    except RecursionError:
+        problems.add(f"{what} is not usable JSON (nested too deeply)")
+    except ValueError as e:  # an integer over Python's digit limit
+        problems.add(f"{what} is not usable JSON ({str(e)[:100]})")
+    return None
+
+
+def zip_problem(zip_path: Path) -> str | None:
+    """Why `zip_path` cannot be opened as an archive at all (missing, a folder, a FIFO, not a ZIP)."""
+    if not zip_path.exists() and not zip_path.is_symlink():
+        return f"{zip_path} not found"
+    if zip_path.is_dir():
+        return f"{zip_path} is a folder, not a ZIP archive"
+    if not zip_path.is_file():
+        return f"{zip_path} is not a regular file (a FIFO, socket, device or broken link)"
+    try:
+        if not zipfile.is_zipfile(zip_path):
+            return f"{zip_path} is not a ZIP archive"
+    except OSError as e:
+        return f"cannot read {zip_path}: {e.strerror or e}"
+    return None
+
+
+def _is_symlink_entry(info: zipfile.ZipInfo) -> bool:
+    return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
+
+
 def read_archive(zip_path: Path, problems: Problems) -> dict | None:
     """metadata.json of a ZIP that is safe to unpack and within the limits, or None."""
-    if not zipfile.is_zipfile(zip_path):
-        problems.add(f"{zip_path} is not a ZIP archive")
+    reason = zip_problem(zip_path)
+    if reason:
+        problems.add(reason)
         return None
     limit = make_submission.LIMIT_BYTES
-    with zipfile.ZipFile(zip_path) as zf:
-        infos = zf.infolist()
-        for info in infos:
-            if unsafe_name(info.filename):
-                problems.add("unsafe path in the archive", info.filename)
-        unpacked = sum(i.file_size for i in infos)
-        if unpacked > limit:
-            problems.add(f"the archive unpacks to {make_submission.gb(unpacked)}, over the {make_submission.gb(limit)} limit")
-        if zip_path.stat().st_size > limit:
-            problems.add(f"the archive is {make_submission.gb(zip_path.stat().st_size)}, over the "
-                         f"{make_submission.gb(limit)} limit")
-        if "metadata.json" not in zf.namelist():
-            problems.add("no metadata.json at the archive root")
-            return None
-        try:
-            meta = json.loads(zf.read("metadata.json").decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            problems.add(f"metadata.json is not valid JSON ({e})")
-            return None
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            infos = zf.infolist()
+            names = [i.filename for i in infos]
+            for info in infos:
+                if unsafe_name(info.filename):
+                    problems.add("unsafe path in the archive", info.filename)
+                if info.flag_bits & 0x1:
+                    problems.add("encrypted entry (the platform cannot unpack it)", info.filename)
+                if _is_symlink_entry(info):
+                    problems.add("symbolic link in the archive (unpacked as a link on the platform)", info.filename)
+                if info.compress_type not in SUPPORTED_COMPRESSION:
+                    problems.add("entry with an unsupported compression method", f"{info.filename} ({info.compress_type})")
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            for name in duplicates:
+                problems.add("name stored twice in the archive", name)
+            unpacked = sum(i.file_size for i in infos)
+            if unpacked > limit:
+                problems.add(f"the archive unpacks to {make_submission.gb(unpacked)}, over the {make_submission.gb(limit)} limit")
+            if zip_path.stat().st_size > limit:
+                problems.add(f"the archive is {make_submission.gb(zip_path.stat().st_size)}, over the "
+                             f"{make_submission.gb(limit)} limit")
+            if "metadata.json" not in names:
+                problems.add("no metadata.json at the archive root")
+                return None
+            if problems:
+                return None
+            meta = parse_json(zf.read("metadata.json"), "metadata.json", problems)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as e:
+        problems.add(f"the archive is damaged or unreadable ({type(e).__name__}: {e})")
+        return None
+    if meta is None:
+        return None
     if not isinstance(meta, dict):
         problems.add("metadata.json is not a JSON object")
         return None
     for key in ("image", "entrypoint"):
         if not isinstance(meta.get(key), str) or not meta[key].strip():
             problems.add(f"metadata.json: '{key}' must be a non-empty string")
+    if isinstance(meta.get("entrypoint"), str):
+        try:
+            if not shlex.split(meta["entrypoint"]):
+                problems.add("metadata.json: 'entrypoint' holds no command")
+        except ValueError as e:
+            problems.add(f"metadata.json: 'entrypoint' cannot be split into a command ({e})")
     return None if problems else meta
+
+
+def unpack(zip_path: Path, solution: Path, problems: Problems) -> bool:
+    """Extract every entry (CRCs checked); False with the reason on a damaged entry or a full disk."""
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            zf.extractall(solution)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as e:
+        problems.add(f"the archive cannot be unpacked ({type(e).__name__}: {e})")
+        return False
+    return True
 
 
 def _module_exists(root: Path, parts: list[str]) -> bool:
@@ -154,7 +240,7 @@ def run_entrypoint(command: list[str], cwd: Path, timeout: float) -> tuple[int |
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     env.pop("PYTHONPATH", None)  # the archive must stand on its own
     t0 = time.monotonic()
-    proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, start_new_session=True)  # may raise OSError
     try:
         code = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -166,41 +252,44 @@ def run_entrypoint(command: list[str], cwd: Path, timeout: float) -> tuple[int |
 
 # -- the output --------------------------------------------------------------------------------
 def check_image(output: Path, content: str, where: str, problems: Problems) -> bool:
+    unusable = safe_files.path_problem(content)
+    if unusable:
+        problems.add("image path that is not a usable path", f"{where}: {unusable}")
+        return False
     path = PurePosixPath(content)
-    if not content or path.is_absolute() or ".." in path.parts or "\\" in content:
+    if path.is_absolute() or ".." in path.parts or "\\" in content:
         problems.add("image path that is absolute, empty or leaves output/", f"{where}: {content!r}")
         return False
-    file = (output / content).resolve()
-    if not file.is_relative_to(output.resolve()):
+    try:
+        file = safe_files.resolve_inside(output, content)
+    except safe_files.FileProblem:
         problems.add("image path that leaves output/ through a link", f"{where}: {content!r}")
         return False
-    if not file.is_file():
-        problems.add("image file missing", f"{where}: {content}")
+    try:
+        data = safe_files.read_bytes(file, root=output, max_bytes=MAX_IMAGE_BYTES)
+    except safe_files.FileProblem as e:
+        problems.add("image file missing" if str(e) == "missing" else "image file unusable",
+                     f"{where}: {content}" + ("" if str(e) == "missing" else f" ({e})"))
         return False
     try:
-        with Image.open(file) as im:
+        with Image.open(io.BytesIO(data)) as im:
             im.load()
-    except Exception as e:
+    except Exception as e:  # Pillow raises many kinds for broken or oversized images
         problems.add("image Pillow cannot read", f"{where}: {content} ({type(e).__name__})")
         return False
     return True
 
 
-def validate_output(output: Path, input_json: Path, problems: Problems) -> dict:
-    """Check output/predictions.json against the ids of input.json; returns counts for the verdict."""
-    ids = list(json.loads(input_json.read_text(encoding="utf-8")))
+def validate_output(output: Path, ids: list[str], problems: Problems) -> dict:
+    """Check output/predictions.json against the input ids; returns counts for the verdict."""
     counts = {"samples": len(ids), "texts": 0, "images": 0, "no_text": 0, "extra": 0}
-    pred_path = output / "predictions.json"
-    if not pred_path.is_file():
-        problems.add("no output/predictions.json")
-        return counts
     try:
-        preds = json.loads(pred_path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as e:
-        problems.add(f"predictions.json is not UTF-8 ({e})")
+        data = safe_files.read_bytes(output / "predictions.json", root=output.parent, max_bytes=MAX_PREDICTIONS_BYTES)
+    except safe_files.FileProblem as e:
+        problems.add("no output/predictions.json" if str(e) == "missing" else f"output/predictions.json: {e}")
         return counts
-    except json.JSONDecodeError as e:
-        problems.add(f"predictions.json is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})")
+    preds = parse_json(data, "predictions.json", problems)
+    if preds is None:
         return counts
     if not isinstance(preds, dict):
         problems.add(f"predictions.json holds a JSON {type(preds).__name__}, not an object keyed by sample id")
@@ -231,37 +320,56 @@ def validate_output(output: Path, input_json: Path, problems: Problems) -> dict:
 
 
 # -- all ---------------------------------------------------------------------------------------
+def read_input_ids(input_dir: Path) -> list[str]:
+    """The sample ids of input_dir/input.json; CheckerError with one line when it is unusable."""
+    problems = Problems()
+    try:
+        data = safe_files.read_bytes(input_dir / "input.json", max_bytes=MAX_PREDICTIONS_BYTES)
+    except safe_files.FileProblem as e:
+        raise CheckerError(f"{input_dir / 'input.json'}: {e}") from None
+    inputs = parse_json(data, "input.json", problems)
+    if inputs is None or not isinstance(inputs, dict):
+        reason = problems.lines()[0] if problems else "input.json is not a JSON object keyed by sample id"
+        raise CheckerError(f"{input_dir}: {reason}")
+    return list(inputs)
+
+
 def check(zip_path: Path, input_dir: Path, timeout: float, keep: bool = False) -> bool:
     problems = Problems()
-    if not (input_dir / "input.json").is_file():
-        raise SystemExit(f"check_submission: no input.json in {input_dir}")
+    if not input_dir.is_dir():
+        raise CheckerError(f"--input {input_dir}: " + ("is a file, not a folder" if input_dir.exists()
+                                                                       else "not found"))
+    ids = read_input_ids(input_dir)
     meta = read_archive(zip_path, problems)
     tmp = Path(tempfile.mkdtemp(prefix="fbc2-check-"))
     notes = []
     try:
-        if meta is not None:
-            solution = tmp / "solution"
-            with zipfile.ZipFile(zip_path) as zf:
-                zf.extractall(solution)
-            shutil.copytree(input_dir, tmp / "input")
+        solution = tmp / "solution"
+        if meta is not None and unpack(zip_path, solution, problems):
+            shutil.copytree(input_dir, tmp / "input", symlinks=True)
             import_problems(solution, problems)
             command = shlex.split(meta["entrypoint"])
             prefix = network_cut()
-            print(f"check_submission: running {meta['entrypoint']!r} in {solution}"
+            print(f"check_submission: running {meta['entrypoint']!r} in {solution} with your user's rights"
                   + (f" under `{' '.join(prefix)}`" if prefix else " WITH network"), file=sys.stderr, flush=True)
-            code, seconds = run_entrypoint([*prefix, *command], solution, timeout)
-            if code is None:
-                problems.add(f"the entrypoint ran past the timeout of {timeout:g} s and was killed")
-            elif code != 0:
-                problems.add(f"the entrypoint exited with code {code} (the platform voids such an attempt)")
-            notes.append(f"entrypoint {'killed' if code is None else f'exit {code}'} after {seconds:.1f} s, "
-                         + (f"network cut by `{' '.join(prefix)}`" if prefix else "network NOT cut"))
-            counts = validate_output(solution / "output", tmp / "input" / "input.json", problems)
-            notes.append(f"{counts['samples']} input ids, {counts['texts']} text and {counts['images']} image items")
-            if counts["no_text"]:
-                notes.append(f"warning: {counts['no_text']} samples have no text item (they score 0 on text tasks)")
-            if counts["extra"]:
-                notes.append(f"warning: {counts['extra']} ids in predictions.json are not in input.json")
+            try:
+                code, seconds = run_entrypoint([*prefix, *command], solution, timeout)
+            except OSError as e:
+                problems.add(f"the entrypoint {command[0]!r} cannot be started ({e.strerror or e})")
+                code = seconds = None
+            if seconds is not None:
+                if code is None:
+                    problems.add(f"the entrypoint ran past the timeout of {timeout:g} s and was killed")
+                elif code != 0:
+                    problems.add(f"the entrypoint exited with code {code} (the platform voids such an attempt)")
+                notes.append(f"entrypoint {'killed' if code is None else f'exit {code}'} after {seconds:.1f} s, "
+                             + (f"network cut by `{' '.join(prefix)}`" if prefix else "network NOT cut"))
+                counts = validate_output(solution / "output", ids, problems)
+                notes.append(f"{counts['samples']} input ids, {counts['texts']} text and {counts['images']} image items")
+                if counts["no_text"]:
+                    notes.append(f"warning: {counts['no_text']} samples have no text item (they score 0 on text tasks)")
+                if counts["extra"]:
+                    notes.append(f"warning: {counts['extra']} ids in predictions.json are not in input.json")
     finally:
         if keep:
             notes.append(f"kept {tmp}")
@@ -285,7 +393,14 @@ def main(argv=None) -> int:
                    help=f"seconds the entrypoint may run (default {PLATFORM_TIMEOUT}, the platform's 5 h)")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder and print its path")
     args = p.parse_args(argv)
-    return 0 if check(args.zip, args.input, args.timeout, args.keep) else 1
+    try:
+        return 0 if check(args.zip, args.input, args.timeout, args.keep) else 1
+    except CheckerError as e:
+        print(f"check_submission: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the checker's own temporary folder or copy failed (disk full, permissions)
+        print(f"check_submission: error: {e.strerror or e}{f': {e.filename}' if e.filename else ''}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

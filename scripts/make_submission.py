@@ -70,25 +70,37 @@ def collect_files(root: Path, weights: Path) -> dict[str, Path]:
 
 
 def check_weights(weights: Path) -> None:
+    if weights.is_file():
+        raise SubmissionError(f"--weights {weights} is a file; pass the weights folder")
     if not weights.is_dir():
         raise SubmissionError(f"weights directory not found: {weights} (pass --weights DIR; "
                               "`python scripts/init_weights.py --config tiny --out weights/demo` writes a random one)")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     warnings.filterwarnings("ignore", message="The pynvml package is deprecated")
-    from solution.weights import WeightsError, resolve_weights
+    from solution.weights import resolve_weights
 
     try:
         resolve_weights(weights)
-    except (WeightsError, ValueError, KeyError) as e:
+    except Exception as e:  # WeightsError, a broken config (ValueError, KeyError, RecursionError), OSError ...
         raise SubmissionError(f"the weights directory is not usable by run.py: {e}") from None
 
 
 def read_metadata(path: Path, image: str | None) -> bytes:
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise SubmissionError(f"{path}: {e}") from None
+        meta = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise SubmissionError(f"{path} not found (it names the docker image and the entrypoint)") from None
+    except OSError as e:
+        raise SubmissionError(f"cannot read {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise SubmissionError(f"{path} is not UTF-8 ({e.reason} at byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise SubmissionError(f"{path} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    except (RecursionError, ValueError) as e:
+        raise SubmissionError(f"{path} is not usable JSON ({'nested too deeply' if isinstance(e, RecursionError) else e})") from None
+    if not isinstance(meta, dict):
+        raise SubmissionError(f"{path} must hold a JSON object, found {type(meta).__name__}")
     if image:
         meta["image"] = image
     for key in ("image", "entrypoint"):
@@ -105,8 +117,19 @@ def _info(name: str, compress: int) -> zipfile.ZipInfo:
     return info
 
 
+def check_out(out: Path) -> None:
+    if out.is_dir():
+        raise SubmissionError(f"--out {out} is a folder; name the ZIP file to write")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise SubmissionError(f"--out {out}: {parent} is a file, not a folder")
+            break
+
+
 def write_zip(out: Path, metadata: bytes, files: dict[str, Path]) -> None:
     """Write atomically: a failed build leaves no half-written archive at ``out``."""
+    check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     os.close(fd)
@@ -133,6 +156,7 @@ def write_zip(out: Path, metadata: bytes, files: dict[str, Path]) -> None:
 
 
 def build(weights: Path, out: Path, image: str | None = None, root: Path = ROOT) -> dict:
+    check_out(out)
     check_weights(weights)
     metadata = read_metadata(root / "metadata.json", image)
     files = collect_files(root, weights)
@@ -160,6 +184,9 @@ def main(argv=None) -> int:
         summary = build(args.weights, args.out, args.image)
     except SubmissionError as e:
         print(f"make_submission: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # a file that vanished or cannot be read while packing, a full disk
+        print(f"make_submission: {e.strerror or e}{f': {e.filename}' if e.filename else ''}", file=sys.stderr)
         return 1
     print(f"wrote {args.out}: {summary['files']} files, {gb(summary['unpacked'])} unpacked, "
           f"{gb(summary['packed'])} packed (limit {gb(LIMIT_BYTES)} each)")

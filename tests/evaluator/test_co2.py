@@ -35,12 +35,21 @@ def test_parse_epoch_cell():
 def test_target_value_is_the_last_targetvalue_row(emissions):
     rows = read_emissions(emissions)
     assert target_value_row(rows)["epoch_number"] == 3
-    assert target_value_co2(emissions) == pytest.approx(0.04)  # not 0.1 (an earlier TargetValue row)
+    assert target_value_co2(emissions) == (pytest.approx(0.04), None)  # not 0.1 (an earlier TargetValue row)
 
 
 def test_no_targetvalue_row_gives_none(tmp_path):
     path = write_emissions(tmp_path / "e.csv", [row("r1", "plain run", "N/A", "1", "0.1", "0.05")])
-    assert target_value_co2(path) is None
+    assert target_value_co2(path) == (None, "no TargetValue row")
+
+
+@pytest.mark.parametrize("value, reason", [("-0.5", "is negative"), ("nan", "is not finite"), ("inf", "is not finite"),
+                                           ("-inf", "is not finite"), ("1" * 400, "is not finite"),
+                                           ("lots", "is not a number"), ("", "is not a number")])
+def test_co2_must_be_a_finite_non_negative_number(tmp_path, value, reason):
+    path = write_emissions(tmp_path / "e.csv", [row("r1", "TargetValue", "N/A", "1", "0.1", value)])
+    co2, note = target_value_co2(path)
+    assert co2 is None and note.startswith("rejected: CO2") and note.endswith(reason)
 
 
 def test_summary_totals_and_epochs(emissions):
@@ -78,7 +87,7 @@ def test_plots_are_pngs(emissions, tmp_path):
     assert [p.rsplit("/", 1)[1] for p in written] == ["co2_per_epoch.png", "loss_vs_co2.png"] and skipped == []
     for path in written:
         with Image.open(path) as image:
-            assert image.format == "PNG" and image.size == (800, 500)
+            assert image.format == "PNG" and image.size == (800, 520)
 
 
 def test_plot_without_epochs_is_skipped_with_a_reason(tmp_path):

@@ -16,7 +16,8 @@ from evaluator.leaderboard import (
     render_terminal,
     sustainable_winner,
 )
-from evaluator.report_html import leaderboard_pairs, render_leaderboard_html
+from evaluator.report_html import leaderboard_gallery, render_leaderboard_html
+from evaluator.scoring import load_reference
 from evaluator.tasks import load_registry
 
 
@@ -65,13 +66,14 @@ def test_leaderboard_ranks_and_renders(fbc2_set, teams):
     board = build_leaderboard(str(fbc2_set.gt_path), str(fbc2_set.task_ids_path), teams,
                               input_path=str(fbc2_set.input_path), options=ScoreOptions(progress=False))
     ranked = [(e["rank"], e["team"]) for e in board["entries"]]
-    assert ranked == [(1, "Team Perfect"), (2, "half"), (3, "broken")]
+    assert ranked == [(1, "Team Perfect"), (2, "half"), (None, "broken")]  # a failed team is not ranked
     assert board["entries"][0]["integral"] == pytest.approx(4 / 15)
     assert board["entries"][1]["integral"] == pytest.approx(2 / 15)  # four text tasks at 0.5 each
     assert "not valid JSON" in board["entries"][2]["error"]
     # only 4/15 = 0.2667 beats 0.24: nomination = 0.2667 + 0 -> nobody is strictly above it
     assert board["nomination"] == pytest.approx(4 / 15) and board["sustainable_winner"] is None
     assert board["entries"][0]["co2_kg"] == pytest.approx(0.7)
+    assert board["entries"][0]["thresholds_summary"] == "4/4 scoreable pass, 2 not computed"
 
     lowered = build_leaderboard(str(fbc2_set.gt_path), str(fbc2_set.task_ids_path), teams,
                                 options=ScoreOptions(progress=False), baseline=0.1)
@@ -80,15 +82,19 @@ def test_leaderboard_ranks_and_renders(fbc2_set, teams):
 
     text = render_terminal(board)
     assert "Team Perfect" in text and "nomination" in text
-    rows = list(csv.reader(io.StringIO(render_csv(board))))
-    assert rows[0][:5] == ["rank", "team", "integral", "partial", "thresholds"]
-    assert rows[1][1] == "Team Perfect" and rows[1][2] == "0.2667"
+    assert text.index("Not ranked (1 failed):") < text.index("broken: predictions file is not valid JSON")
+    rows = list(csv.DictReader(io.StringIO(render_csv(board))))
+    assert [r["rank"] for r in rows] == ["1", "2", ""] and rows[2]["error"].startswith("predictions file")
+    assert rows[0]["team"] == "Team Perfect" and float(rows[0]["integral"]) == pytest.approx(4 / 15)
+    assert float(rows[1]["TextQA"]) == 0.5 and float(rows[1]["TextQA_stderr"]) > 0
+    assert float(rows[0]["co2_kg"]) == pytest.approx(0.7)
     markdown = render_markdown(board)
-    assert markdown.startswith("| rank | team |") and "| 1 | Team Perfect | 0.2667 |" in markdown
+    assert markdown.startswith("| rank | team |") and "| 1 | Team Perfect | 0.2667 ± 0.0000 | yes | 4/4" in markdown
+    assert "| 700 g |" in markdown  # CO2 in grams
     registry = load_registry()
-    pairs = leaderboard_pairs(board, str(fbc2_set.gt_path), fbc2_set.task_ids, registry)
-    page = render_leaderboard_html(board, pairs)
-    assert page.count("data:image/jpeg;base64,") == 4 + 2  # perfect: 2 generated + 2 truth; half: 2 truth
+    reference = load_reference(str(fbc2_set.gt_path), str(fbc2_set.task_ids_path), str(fbc2_set.input_path))
+    page = render_leaderboard_html(board, leaderboard_gallery(board, reference, registry))
+    assert page.count("data:image/jpeg;base64,") == 2 + 2  # 2 ground truth + perfect's 2 (half has none)
     assert "<script" not in page and "http" not in page  # self-contained
 
 

@@ -1,10 +1,12 @@
 """scripts/check_submission.py: the platform emulated, a verdict on the output contract."""
 
 import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import check_submission
@@ -175,3 +177,138 @@ def test_installed_package_cannot_hide_a_missing_file(make_zip, small_input, cap
     archive = make_zip({"metadata.json": META, "run.py": run_py, "solution/__init__.py": ""})
     assert check(archive, small_input) == 1
     assert "import of a module missing from the archive (1): run.py:1 solution.budget" in capfd.readouterr().out
+
+
+# -- broken archives, metadata and outputs: always FAIL with a reason, never a traceback ----------
+def _corrupt_central_directory(path: Path) -> Path:
+    data = bytearray(path.read_bytes())
+    at = data.rfind(b"PK\x01\x02")
+    data[at:at + 4] = b"XX\x01\x02"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _corrupt_entry_data(path: Path, marker: bytes) -> Path:
+    data = path.read_bytes()
+    path.write_bytes(data.replace(marker, marker[:-1] + bytes([marker[-1] ^ 1]), 1))
+    return path
+
+
+def _zip_with_info(tmp_path: Path, info: zipfile.ZipInfo, content: bytes) -> Path:
+    path = tmp_path / "special.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("metadata.json", META)
+        zf.writestr("run.py", FAKE_RUN.replace("MUTATION", ""))
+        zf.writestr(info, content)
+    return path
+
+
+def _set_compression(path: Path, name: bytes, method: int) -> Path:
+    """Claim compression `method` for `name` in its central directory record."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    while at != -1:
+        if data[at + 46:at + 46 + len(name)] == name:
+            data[at + 10:at + 12] = method.to_bytes(2, "little")
+        at = data.find(b"PK\x01\x02", at + 4)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _symlink_info() -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo("link")
+    info.create_system = 3
+    info.external_attr = 0o120777 << 16
+    return info
+
+
+def _mark_encrypted(path: Path, name: bytes) -> Path:
+    """Set the 'encrypted' flag bit of `name`'s central directory record (zipfile cannot write one)."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    while at != -1:
+        if data[at + 46:at + 46 + len(name)] == name:
+            data[at + 8] |= 0x1
+        at = data.find(b"PK\x01\x02", at + 4)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("build, reason", [
+    (lambda tmp, mz: tmp / "absent.zip", "absent.zip not found"),
+    (lambda tmp, mz: (tmp / "dir.zip").mkdir() or tmp / "dir.zip", "is a folder, not a ZIP archive"),
+    (lambda tmp, mz: os.mkfifo(tmp / "fifo.zip") or tmp / "fifo.zip", "is not a regular file"),
+    (lambda tmp, mz: _corrupt_central_directory(fake(mz)), "the archive is damaged or unreadable (BadZipFile"),
+    (lambda tmp, mz: _corrupt_entry_data(mz({"metadata.json": META, "run.py": "x = 'PAYLOAD'"}), b"PAYLOAD"),
+     "the archive cannot be unpacked (BadZipFile: Bad CRC-32"),
+    (lambda tmp, mz: _zip_with_info(tmp, _symlink_info(), b"/etc/passwd"), "symbolic link in the archive (unpacked as a link on the platform) (1): link"),
+    (lambda tmp, mz: _mark_encrypted(_zip_with_info(tmp, zipfile.ZipInfo("secret.py"), b"x"), b"secret.py"),
+     "encrypted entry (the platform cannot unpack it) (1): secret.py"),
+    (lambda tmp, mz: _set_compression(_zip_with_info(tmp, zipfile.ZipInfo("packed.bin"), b"x"), b"packed.bin", 99),
+     "entry with an unsupported compression method (1): packed.bin (99)"),
+    (lambda tmp, mz: mz({"metadata.json": b"\xff" + META.encode(), "run.py": ""}), "metadata.json is not UTF-8"),
+    (lambda tmp, mz: mz({"metadata.json": "[" * 100_000 + "]" * 100_000, "run.py": ""}), "nested too deeply"),
+    (lambda tmp, mz: mz({"metadata.json": '{"image": ' + "9" * 5000 + "}", "run.py": ""}),
+     "metadata.json is not usable JSON"),
+    (lambda tmp, mz: mz({"metadata.json": json.dumps({"image": "x", "entrypoint": "python3 'run.py"}), "run.py": ""}),
+     "'entrypoint' cannot be split into a command"),
+    (lambda tmp, mz: mz({"metadata.json": json.dumps({"image": "x", "entrypoint": "   "}), "run.py": ""}),
+     "'entrypoint' must be a non-empty string"),
+])
+def test_broken_archives_fail_with_a_reason(tmp_path, make_zip, small_input, capfd, build, reason):
+    archive = build(tmp_path, make_zip)
+    assert check(archive, small_input, "--timeout", "60") == 1
+    captured = capfd.readouterr()
+    assert "check_submission: FAIL" in captured.out and reason in captured.out
+    assert "Traceback" not in captured.err
+
+
+def test_duplicate_names_fail(tmp_path, small_input, capfd):
+    path = tmp_path / "dup.zip"
+    with zipfile.ZipFile(path, "w") as zf, pytest.warns(UserWarning, match="Duplicate name"):
+        zf.writestr("metadata.json", META)
+        zf.writestr("run.py", "")
+        zf.writestr("run.py", FAKE_RUN.replace("MUTATION", ""))
+    assert check(path, small_input) == 1
+    assert "name stored twice in the archive (1): run.py" in capfd.readouterr().out
+
+
+@pytest.mark.parametrize("mutation, reason", [
+    ("os.remove('output/predictions.json') if False else None; raw = '[' * 100000 + ']' * 100000",
+     "predictions.json is not usable JSON (nested too deeply)"),
+    ("raw = '{\"x\": ' + '9' * 5000 + '}'", "predictions.json is not usable JSON"),
+    ("preds[ids[0]].append({'type': 'image', 'content': 'a\\x00b.png'})", "image path that is not a usable path"),
+    ("import atexit; atexit.register(lambda: (os.remove('output/predictions.json'), "
+     "os.mkfifo('output/predictions.json')))", "output/predictions.json: not a regular file"),
+    ("import atexit, shutil, tempfile; d = tempfile.mkdtemp(); "
+     "atexit.register(lambda: (shutil.move('output', d), os.symlink(d + '/output', 'output')))",
+     "output/predictions.json: leaves its folder"),
+])
+def test_hostile_outputs_fail_with_a_reason(make_zip, small_input, capfd, mutation, reason):
+    assert check(fake(make_zip, mutation), small_input, "--timeout", "60") == 1
+    captured = capfd.readouterr()
+    assert "check_submission: FAIL" in captured.out and reason in captured.out
+    assert "Traceback" not in captured.err
+
+
+def test_entrypoint_that_cannot_start_fails(make_zip, small_input, capfd):
+    meta = json.dumps({"image": "x", "entrypoint": "no-such-command-fbc2 --x"})
+    assert check(make_zip({"metadata.json": meta, "run.py": ""}), small_input) == 1
+    out = capfd.readouterr().out
+    # without unshare: the exec fails in Popen; under `unshare -n` the exec fails inside it (code 127)
+    assert "cannot be started (No such file or directory)" in out or "exited with code 127" in out
+
+
+@pytest.mark.parametrize("make_input, reason", [
+    (lambda d: d / "absent", "not found"),
+    (lambda d: (d / "f").write_text("x") and d / "f", "is a file, not a folder"),
+    (lambda d: (d / "in").mkdir() or d / "in", "input.json: missing"),
+    (lambda d: (d / "in").mkdir() or (d / "in" / "input.json").write_text("{oops") and d / "in",
+     "input.json is not valid JSON"),
+    (lambda d: (d / "in").mkdir() or (d / "in" / "input.json").write_text("[1]") and d / "in",
+     "input.json is not a JSON object"),
+])
+def test_unusable_input_folder_is_one_line(tmp_path, make_zip, capsys, make_input, reason):
+    assert check(fake(make_zip), make_input(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("check_submission: error: ") and reason in err and err.count("\n") == 1

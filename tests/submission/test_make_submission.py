@@ -109,3 +109,33 @@ def test_unusable_weights_are_refused(tiny_weights, tmp_path, capsys, missing, r
     assert build(weights, tmp_path / "s.zip") == 1
     assert reason in capsys.readouterr().err
     assert not (tmp_path / "s.zip").exists()
+
+
+@pytest.mark.parametrize("content, reason", [
+    (None, "not found"),
+    (b"\xff\xfe{}", "is not UTF-8"),
+    (b'{"image": ', "is not valid JSON"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"image": ' + b"9" * 5000 + b"}", "is not usable JSON"),
+    (b'["image", "entrypoint"]', "must hold a JSON object, found list"),
+    (b'{"image": "x", "entrypoint": 5}', "'entrypoint' must be a non-empty string"),
+])
+def test_broken_metadata_is_one_line(tiny_weights, tmp_path, content, reason):
+    root = tmp_path / "root"
+    root.mkdir()
+    if content is not None:
+        (root / "metadata.json").write_bytes(content)
+    with pytest.raises(make_submission.SubmissionError, match=reason):
+        make_submission.build(tiny_weights, tmp_path / "s.zip", root=root)
+    assert not (tmp_path / "s.zip").exists()
+
+
+def test_bad_out_and_weights_paths_are_one_line(tiny_weights, tmp_path, capsys):
+    (tmp_path / "folder.zip").mkdir()
+    assert build(tiny_weights, tmp_path / "folder.zip") == 1
+    assert "is a folder; name the ZIP file to write" in capsys.readouterr().err
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    assert build(tiny_weights, tmp_path / "afile" / "s.zip") == 1
+    assert "afile is a file, not a folder" in capsys.readouterr().err
+    assert build(tmp_path / "afile", tmp_path / "s.zip") == 1
+    assert "is a file; pass the weights folder" in capsys.readouterr().err
