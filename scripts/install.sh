@@ -11,8 +11,10 @@
 #              evaluator, test tools or font; no editable install)
 #
 # Facts it handles (see README, "Dependencies"):
-#   - torch==2.13.0 is the local CPU build here; a bare `torch` would pull GBs of CUDA wheels. A torch
-#     that is already installed is kept, and checked to be the same version and CUDA build at the end.
+#   - torch==$TORCH_VERSION (default 2.13.0): the CPU build where pip has a local CPU wheel; from PyPI
+#     alone it is the CUDA build (GBs of nvidia-* wheels); there, for the CPU build, run
+#     PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu TORCH_VERSION=2.13.0+cpu bash scripts/install.sh
+#     A torch that is already installed is kept, and checked to be the same version and CUDA build at the end.
 #   - youtokentome 1.0.6 only builds with Cython<3 present and --no-build-isolation (and a C++
 #     compiler). An importable youtokentome is kept: the Dockerfile installs a wheel built in its own stage.
 #   - eco2ai 0.3.12 imports pkg_resources: it needs setuptools<81 and pandas<3.
