@@ -1,4 +1,5 @@
-# FBC2 (FusionBrain Challenge 2.0) image for run.py: CUDA PyTorch, Java, every dependency and the weights.
+# FBC2 (FusionBrain Challenge 2.0) image for run.py: the base image's CUDA PyTorch, what run.py needs
+# (scripts/install.sh --system --runtime) and the weights. No compiler, no Java, no test tools.
 #
 #   docker build -t fbc2-rudolph:0.1.0 .                                  # weights from weights/demo
 #   docker build -t fbc2-rudolph:0.1.0 --build-arg WEIGHTS=weights/fbc2 .  # another folder of the context
@@ -12,37 +13,48 @@
 
 # PyTorch 2.5.1 with CUDA 11.8 and cuDNN 9, Python 3.11 (conda, /opt/conda). CUDA 11.8
 # runs on older drivers than CUDA 12 builds and supports the A100 (sm_80) of the platform. The tag is
-# taken from public Dockerfiles; it was not pulled here (no Docker engine where this kit was written).
+# taken from public Dockerfiles; it has not been pulled or built with this Dockerfile yet.
 ARG BASE_IMAGE=pytorch/pytorch:2.5.1-cuda11.8-cudnn9-runtime
+
+# Stage 1: the youtokentome wheel. It is compiled (C++, Cython<3); the compiler stays in this stage.
+FROM ${BASE_IMAGE} AS yttm-wheel
+ENV DEBIAN_FRONTEND=noninteractive \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
+RUN apt-get update -qq \
+    && apt-get install -y -qq --no-install-recommends build-essential > /dev/null \
+    && python3 -m pip install -q "Cython<3" wheel "setuptools<81" \
+    && python3 -m pip wheel -q --no-deps --no-build-isolation --wheel-dir /wheels "youtokentome==1.0.6"
+
+# Stage 2: the image.
 FROM ${BASE_IMAGE}
 
 # The weights folder (inside the build context) that becomes weights/demo, run.py's default.
 ARG WEIGHTS=weights/demo
 
-ENV DEBIAN_FRONTEND=noninteractive \
-    PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1
+ENV PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
 
-# Java for pycocoevalcap; a C++ toolchain to build youtokentome. (mkdir: some slim bases lack the
-# man folder that the JRE's post-install script writes to.)
-RUN mkdir -p /usr/share/man/man1 \
-    && apt-get update \
-    && apt-get install -y --no-install-recommends default-jre-headless build-essential \
-    && rm -rf /var/lib/apt/lists/*
+# The one install script (the README's), in runtime mode: requirements.txt, eco2ai and the prebuilt
+# youtokentome wheel, into the base image's python3. install.sh keeps the base image's torch and fails
+# if anything changed it; the last line fails unless that torch is a CUDA build.
+COPY --from=yttm-wheel /wheels/ /tmp/fbc2-install/wheels/
+COPY requirements.txt /tmp/fbc2-install/
+COPY scripts/install.sh /tmp/fbc2-install/scripts/
+RUN python3 -m pip install -q /tmp/fbc2-install/wheels/youtokentome-*.whl \
+    && bash /tmp/fbc2-install/scripts/install.sh --system --runtime \
+    && rm -rf /tmp/fbc2-install \
+    && python3 -c "import sys, torch; sys.exit(None if torch.version.cuda else 'torch ' + torch.__version__ + ' is not a CUDA build')"
 
 WORKDIR /fbc2/solution
 
-# The weights first: they change least, so their (large) layer stays cached across code changes.
+# The weights before the code: they change less often, so their (large) layer stays cached.
 COPY ${WEIGHTS} weights/demo/
-
-# The code and the one install script (the README's); --system keeps the base image's CUDA torch.
-COPY pyproject.toml README.md requirements.txt run.py ./
-COPY scripts/ scripts/
+COPY run.py ./
 COPY solution/ solution/
-COPY evaluator/ evaluator/
-COPY sample_input/ sample_input/
-RUN bash scripts/install.sh --system \
-    && python3 -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda)" \
-    && python3 run.py --help > /dev/null
+RUN python3 run.py --help > /dev/null
 
 CMD ["python3", "run.py"]

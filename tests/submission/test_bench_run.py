@@ -25,18 +25,32 @@ def table(out: str) -> dict[str, tuple[int, float]]:
     return {phase: (int(n), float(s)) for phase, n, s in rows}
 
 
-def test_bench_on_a_small_set(tiny_weights, small_input, capsys):
+def test_bench_on_a_small_set(tiny_weights, small_input, capsys, monkeypatch):
+    # The printed figures are checked against the statistics of the very run they come from, never
+    # against a clock: a phase may take under 5 ms here and print as 0.00.
+    runs, real_run = [], bench_run.run_and_capture
+
+    def recorded(run_argv):
+        runs.append(real_run(run_argv))
+        return runs[-1]
+
+    monkeypatch.setattr(bench_run, "run_and_capture", recorded)
     argv = ["--input", str(small_input / "input.json"), "--weights", str(tiny_weights), "--device", "cpu",
             "--estimate-samples", "600"]
     assert bench_run.main(argv) == 0
     out = capsys.readouterr().out
+    (code, stats, n_input, wall), = runs
+    assert (code, n_input) == (0, 6)
     rows = table(out)
     assert {p: n for p, (n, _) in rows.items()} == {"encode": 3, "answer": 6, "image": 3}
-    assert all(seconds > 0 for _, seconds in rows.values())
+    assert {p: s for p, (_, s) in rows.items()} == {p: pytest.approx(stats.seconds[p], abs=0.005) for p in rows}
+    expected = bench_run.estimate(stats, n_input, wall, 600)
+    # 600 samples = 100 times the 6 measured ones: every phase's seconds x100 plus the fixed cost.
+    assert expected["estimate"] == pytest.approx(expected["fixed"] + 100 * sum(stats.seconds.values()))
     fixed = float(re.search(r"fixed cost .*: ([\d.]+) s", out).group(1))
-    estimate = float(re.search(r"estimate for 600 samples of this mix: (\d+) s", out).group(1))
-    # 600 samples = 100 times the 6 measured ones (prepare is under 0.01 s here).
-    assert estimate == pytest.approx(fixed + 100 * sum(s for _, s in rows.values()), abs=3)
+    estimate = int(re.search(r"estimate for 600 samples of this mix: (\d+) s", out).group(1))
+    assert fixed == pytest.approx(expected["fixed"], abs=0.05)
+    assert estimate == round(expected["estimate"])
     assert re.search(r"samples that fit in 16800 s: about \d+", out)
 
 
