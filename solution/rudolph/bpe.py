@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import heapq
 import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,13 +58,16 @@ class SpecialIds:
         return {name: getattr(self, name) for name in SPECIAL_NAMES if getattr(self, name) != -1}
 
 
-def lone_surrogates(text: str) -> list[str]:
-    """The lone surrogate code points of ``text`` (a JSON ``"\\ud800"`` escape makes one)."""
-    return _SURROGATE.findall(text)
-
-
-def replace_lone_surrogates(text: str, replacement: str = "\ufffd") -> str:
-    return _SURROGATE.sub(replacement, text)
+def without_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (a JSON ``"\\ud800"`` escape makes one; youtokentome
+    raises on it) replaced by U+FFFD, and one warning naming them."""
+    found = _SURROGATE.findall(text)
+    if not found:
+        return text
+    codes = ", ".join(sorted({f"U+{ord(c):04X}" for c in found}))
+    warnings.warn(f"replaced {len(found)} lone surrogate(s) ({codes}) with U+FFFD before BPE encoding in the text "
+                  f"{text[:60]!r}", stacklevel=2)
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _space_for_word_start(text: str) -> str:
