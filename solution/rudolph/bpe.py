@@ -200,9 +200,6 @@ class BPE:
             ids += word_ids
         return ids
 
-    def encode_many(self, texts: Iterable[str]) -> list[list[int]]:
-        return [self.encode(t) for t in texts]
-
     def _encode_word(self, word: str) -> list[int]:
         found = _SURROGATE.search(word)
         if found:
