@@ -132,27 +132,31 @@ class BPE:
         self._decoded = [text if i in special_ids else _space_for_word_start(text) for i, text in enumerate(self._spelling)]
 
     def _spell(self, source: str) -> list[str]:
-        """Every id's spelling (specials: their texts); the ids must be exactly 0 .. vocab_size - 1."""
+        """Every id's spelling (specials: their texts); the ids must be exactly 0 .. vocab_size - 1.
+        Errors name the line of the model file that holds the faulty record."""
         spelling: list[str | None] = [None] * self.vocab_size
+        n_chars, n_rules = len(self.chars), len(self.rules)
 
-        def claim(token_id: int, text: str, what: str) -> None:
+        def claim(token_id: int, text: str, line: int, what: str) -> None:
             if not 0 <= token_id < self.vocab_size:
-                raise BPEModelError(f"{source}: {what} has id {token_id}, outside 0..{self.vocab_size - 1}")
+                raise BPEModelError(f"{source}, line {line}: {what} has id {token_id}, outside 0..{self.vocab_size - 1} "
+                                    f"(the ids of {n_chars} characters, {n_rules} rules and the special ids)")
             if spelling[token_id] is not None:
-                raise BPEModelError(f"{source}: id {token_id} is given twice ({what})")
+                raise BPEModelError(f"{source}, line {line}: {what} has id {token_id}, which is given twice")
             spelling[token_id] = text
 
         special_ids = set(self.special.present().values())
         for name, token_id in self.special.present().items():
-            claim(token_id, SPECIAL_TEXTS[name], f"special token {name}")
-        for ch, token_id in self.chars.items():
-            claim(token_id, ch, f"character U+{ord(ch):04X}")
+            claim(token_id, SPECIAL_TEXTS[name], n_chars + n_rules + 2, f"special token {name}")
+        for i, (ch, token_id) in enumerate(self.chars.items()):
+            claim(token_id, ch, i + 2, f"character U+{ord(ch):04X}")
         for rank, (x, y, z) in enumerate(self.rules):
+            line = n_chars + rank + 2
             for part in (x, y):
                 if not 0 <= part < self.vocab_size or spelling[part] is None or part in special_ids:
-                    raise BPEModelError(f"{source}: merge rule {rank} ({x} {y} {z}) uses id {part}, which is not a "
-                                        "character or the result of an earlier rule")
-            claim(z, spelling[x] + spelling[y], f"merge rule {rank} ({x} {y} {z})")
+                    raise BPEModelError(f"{source}, line {line}: merge rule {rank} ({x} {y} {z}) uses id {part}, which "
+                                        "is not a character or the result of an earlier rule")
+            claim(z, spelling[x] + spelling[y], line, f"merge rule {rank} ({x} {y} {z})")
         return spelling
 
     @classmethod
@@ -178,10 +182,7 @@ class BPE:
         if any(s < -1 for s in specials):
             raise reader.error(line_no, f"special ids must be -1 or ids, got {specials}")
         reader.check_end()
-        try:
-            return cls(chars, rules, SpecialIds(*specials), cache_words=cache_words, source=str(path))
-        except BPEModelError as e:
-            raise BPEModelError(f"{e} (a consistent model needs ids 0..n+m+specials-1, each once)") from None
+        return cls(chars, rules, SpecialIds(*specials), cache_words=cache_words, source=str(path))
 
     # ------------------------------------------------------------------------------------------ encode
 
