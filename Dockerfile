@@ -16,18 +16,6 @@
 # taken from public Dockerfiles; it has not been pulled or built with this Dockerfile yet.
 ARG BASE_IMAGE=pytorch/pytorch:2.5.1-cuda11.8-cudnn9-runtime
 
-# Stage 1: the youtokentome wheel. It is compiled (C++, Cython<3); the compiler stays in this stage.
-FROM ${BASE_IMAGE} AS yttm-wheel
-ENV DEBIAN_FRONTEND=noninteractive \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_ROOT_USER_ACTION=ignore
-RUN apt-get update -qq \
-    && apt-get install -y -qq --no-install-recommends build-essential > /dev/null \
-    && python3 -m pip install -q "Cython<3" wheel "setuptools<81" \
-    && python3 -m pip wheel -q --no-deps --no-build-isolation --wheel-dir /wheels "youtokentome==1.0.6"
-
-# Stage 2: the image.
 FROM ${BASE_IMAGE}
 
 # The weights folder (inside the build context) that becomes weights/demo, run.py's default.
@@ -38,14 +26,13 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 
-# The one install script (the README's), in runtime mode: requirements.txt, eco2ai and the prebuilt
-# youtokentome wheel, into the base image's python3. install.sh keeps the base image's torch and fails
-# if anything changed it; the last line fails unless that torch is a CUDA build.
-COPY --from=yttm-wheel /wheels/ /tmp/fbc2-install/wheels/
+# The one install script (the README's), in runtime mode: requirements.txt and eco2ai into the base
+# image's python3 (nothing to compile: run.py reads the BPE model in pure Python, so youtokentome is not
+# needed). install.sh keeps the base image's torch and fails if anything changed it; the last line fails
+# unless that torch is a CUDA build.
 COPY requirements.txt /tmp/fbc2-install/
 COPY scripts/install.sh /tmp/fbc2-install/scripts/
-RUN python3 -m pip install -q /tmp/fbc2-install/wheels/youtokentome-*.whl \
-    && bash /tmp/fbc2-install/scripts/install.sh --system --runtime \
+RUN bash /tmp/fbc2-install/scripts/install.sh --system --runtime \
     && rm -rf /tmp/fbc2-install \
     && python3 -c "import sys, torch; sys.exit(None if torch.version.cuda else 'torch ' + torch.__version__ + ' is not a CUDA build')"
 

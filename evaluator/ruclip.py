@@ -7,7 +7,7 @@ checkpoint directory loads unchanged with strict key matching::
 
     <weights_dir>/config.json         model hyper-parameters (field names below)
     <weights_dir>/pytorch_model.bin   state dict in the OpenAI-CLIP layout
-    <weights_dir>/bpe.model           youtokentome BPE model
+    <weights_dir>/bpe.model           youtokentome BPE model (read by solution.rudolph.bpe, no youtokentome needed)
 
 Facts taken from the reference implementation, ai-forever/ru-clip (the source of the `ruclip`
 package), and kept here as comments next to the code that depends on them:
@@ -47,6 +47,7 @@ from PIL import Image
 from torch import nn
 
 from evaluator.weights import WeightsMismatch, WeightsMissing
+from solution.rudolph.bpe import BPE, without_lone_surrogates
 
 __all__ = [
     "CONFIG_FIELDS",
@@ -264,18 +265,18 @@ class RuCLIPTokenizer:
     Truncation follows the processor after ai-forever/ru-clip PR #19 (merged 2022-04): the BPE ids are
     cut to context_length - 2 so eos is always kept. Before that fix, texts over 75 BPE tokens lost
     their eos and made ruclip's encode_text fail (a score of 0 in the official scorer's try/except).
+
+    The BPE gives youtokentome's exact ids without the library (solution/rudolph/bpe.py). A lone
+    surrogate, on which youtokentome raises, is replaced by U+FFFD with a warning.
     """
 
     def __init__(self, bpe_path: str, context_length: int = 77):
-        import youtokentome as yttm
-
-        self._yttm = yttm
-        self.bpe = yttm.BPE(bpe_path)
+        self.bpe = BPE.load(bpe_path)
         self.context_length = context_length
 
     def encode(self, text: str) -> list[int]:
         """Lower-case, BPE ids, cut to context_length - 2, [bos] + ids + [eos], pad with 0."""
-        ids = self.bpe.encode([text.lower()], output_type=self._yttm.OutputType.ID, dropout_prob=0.0)[0]
+        ids = self.bpe.encode(without_lone_surrogates(text.lower()))
         ids = [BOS_ID] + list(ids[: self.context_length - 2]) + [EOS_ID]
         return ids + [PAD_ID] * (self.context_length - len(ids))
 

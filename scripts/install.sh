@@ -7,7 +7,7 @@
 #                                                # current python3, keeping its torch (the base image's CUDA build)
 #
 #   --system   install into the current python3 instead of ./.venv; an installed torch is kept
-#   --runtime  only what run.py needs: requirements.txt, torch, youtokentome and eco2ai (no DeepSpeed,
+#   --runtime  only what run.py needs: requirements.txt, torch and eco2ai (no youtokentome, DeepSpeed,
 #              evaluator, test tools or font; no editable install)
 #
 # Facts it handles (see README, "Dependencies"):
@@ -16,7 +16,8 @@
 #     PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu TORCH_VERSION=2.13.0+cpu bash scripts/install.sh
 #     A torch that is already installed is kept, and checked to be the same version and CUDA build at the end.
 #   - youtokentome 1.0.6 only builds with Cython<3 present and --no-build-isolation (and a C++
-#     compiler). An importable youtokentome is kept: the Dockerfile installs a wheel built in its own stage.
+#     compiler). It trains BPEs and checks our pure-Python reader in the tests; run.py never imports
+#     it, so --runtime (the Docker image) leaves it out. An importable youtokentome is kept.
 #   - eco2ai 0.3.12 imports pkg_resources: it needs setuptools<81 and pandas<3.
 #   - deepspeed installs with --no-build-isolation (it imports torch in its setup.py).
 set -euo pipefail
@@ -69,21 +70,21 @@ else
   say "torch==$TORCH_VERSION"
   "${PIP[@]}" "torch==${TORCH_VERSION}"
 fi
-if "$PY" -c "import youtokentome" 2>/dev/null; then
-  say "keeping the installed youtokentome"
-else
-  say "youtokentome 1.0.6 (built from source: Cython<3, a C++ compiler)"
-  "${PIP[@]}" "Cython<3"
-  "${PIP[@]}" --no-build-isolation "youtokentome==1.0.6"
-fi
 say "requirements.txt, eco2ai 0.3.12"
 "${PIP[@]}" -r requirements.txt "eco2ai==0.3.12" "pandas<3" "setuptools<81"
-mods=(torch youtokentome eco2ai PIL numpy pandas tqdm safetensors)
+mods=(torch eco2ai PIL numpy pandas tqdm safetensors)
 if [ "$RUNTIME" = 0 ]; then
+  if "$PY" -c "import youtokentome" 2>/dev/null; then
+    say "keeping the installed youtokentome"
+  else
+    say "youtokentome 1.0.6 (built from source: Cython<3, a C++ compiler)"
+    "${PIP[@]}" "Cython<3"
+    "${PIP[@]}" --no-build-isolation "youtokentome==1.0.6"
+  fi
   say "requirements-dev.txt, deepspeed 0.19.8"
   "${PIP[@]}" -r requirements-dev.txt
   "${PIP[@]}" --no-build-isolation "deepspeed==0.19.8"
-  mods+=(deepspeed scipy nltk pycocoevalcap pymorphy3 pytest ruff)
+  mods+=(youtokentome deepspeed scipy nltk pycocoevalcap pymorphy3 pytest ruff)
 fi
 if [ "$MODE" = venv ]; then
   # Editable install for development. Not in --system mode (the Docker image): there run.py must

@@ -70,7 +70,8 @@ def _sdpa_backends():
     """The attention kernels a captured step may be pinned to (flash takes no mask, so it is not one)."""
     from torch.nn.attention import SDPBackend
 
-    return {"efficient": SDPBackend.EFFICIENT_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION, "math": SDPBackend.MATH}
+    names = {"efficient": "EFFICIENT_ATTENTION", "cudnn": "CUDNN_ATTENTION", "math": "MATH"}
+    return {name: getattr(SDPBackend, attr) for name, attr in names.items() if hasattr(SDPBackend, attr)}
 
 
 class StaticStep:

@@ -1,5 +1,9 @@
 """The ruDALL-E/RUDOLPH text tokenizer: a youtokentome BPE model plus task special tokens.
 
+The BPE is read and applied by ``solution.rudolph.bpe`` (pure Python, youtokentome's exact ids);
+youtokentome itself is only imported to train a BPE (``train_bpe``). A lone surrogate in a text
+(a JSON ``"\ud800"`` escape) is replaced by U+FFFD with a warning instead of failing the sample.
+
 Conventions (spec section 2): pad 0, unk 1, bos 2, eos 3; the special task tokens take the ids
 right after the BPE vocabulary (16384 for the published ``bpe.model``). A text part is encoded as
 ``[bos, SPECIAL, *tokens, eos]`` after lower-casing and stripping, right-padded with 0.
@@ -16,6 +20,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+
+from .bpe import BPE, without_lone_surrogates
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 
@@ -35,13 +41,8 @@ def truncate(tokens: list[int], room: int, head: int) -> list[int]:
 
 class Tokenizer:
     def __init__(self, bpe_path: str | Path):
-        import youtokentome as yttm
-
-        bpe_path = Path(bpe_path)
-        if not bpe_path.is_file():
-            raise FileNotFoundError(f"BPE model not found: {bpe_path}")
-        self.bpe = yttm.BPE(model=str(bpe_path))
-        self.bpe_vocab_size = self.bpe.vocab_size()
+        self.bpe = BPE.load(bpe_path)
+        self.bpe_vocab_size = self.bpe.vocab_size
         self.special_ids = {name: self.bpe_vocab_size + i for i, name in enumerate(SPECIAL_TOKENS)}
 
     def special(self, name: str) -> int:
@@ -51,9 +52,7 @@ class Tokenizer:
             raise ValueError(f"unknown special token {name!r}; expected one of {SPECIAL_TOKENS}") from None
 
     def bpe_encode(self, text: str) -> list[int]:
-        import youtokentome as yttm
-
-        return self.bpe.encode([text.lower().strip()], output_type=yttm.OutputType.ID)[0]
+        return self.bpe.encode(without_lone_surrogates(text.lower().strip()))
 
     def encode(self, text: str, length: int, special: str, head: int | None = None) -> torch.Tensor:
         """``(length,)`` ids ``[bos, special, *tokens, eos, 0...]``; see the module doc for truncation.
@@ -87,7 +86,7 @@ class Tokenizer:
                 break
             if i > EOS_ID and i < self.bpe_vocab_size:
                 kept.append(i)
-        return self.bpe.decode([kept])[0] if kept else ""
+        return self.bpe.decode(kept)
 
 
 def train_bpe(texts: list[str], out_path: str | Path, vocab_size: int) -> Path:

@@ -1,6 +1,8 @@
 """ruCLIP re-implementation: layout, tokenizer, preprocessing, scoring and loading, with random weights."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -183,6 +185,27 @@ def test_tokenizer_truncates_long_text_keeping_eos(bpe_path):
     assert 0 not in ids and ids.count(3) == 1
     batch = tokenizer(["кошка", "собака бежит"])
     assert batch.dtype == torch.long and batch.shape == (2, 77)
+
+
+def test_tokenizer_replaces_lone_surrogates_with_a_warning(bpe_path):
+    tokenizer = RuCLIPTokenizer(bpe_path)
+    with pytest.warns(UserWarning, match="replaced 1 lone surrogate.*U\\+DC00"):
+        ids = tokenizer.encode("кошка \udc00 на окне")
+    assert ids == tokenizer.encode("кошка \ufffd на окне")
+    assert ids.count(1) == 1 and 1 not in tokenizer.encode("кошка на окне")  # one unk where the surrogate was
+
+
+def test_tokenizer_needs_no_youtokentome(bpe_path):
+    import youtokentome as yttm
+
+    text = "Кошка\tсидит  на окне"
+    code = ("import json, sys; sys.modules['youtokentome'] = None\n"
+            "from evaluator.ruclip import RuCLIPTokenizer\n"
+            f"print(json.dumps(RuCLIPTokenizer({bpe_path!r}).encode({text!r})))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    body = yttm.BPE(bpe_path).encode([text.lower()], output_type=yttm.OutputType.ID)[0]
+    assert json.loads(result.stdout.strip().splitlines()[-1])[: len(body) + 2] == [2, *body, 3]
 
 
 # ---------------------------------------------------------------------------------------------- images

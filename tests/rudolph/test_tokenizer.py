@@ -1,7 +1,12 @@
+import json
+import subprocess
+import sys
+
 import pytest
 import torch
 
-from solution.rudolph.tokenizer import BOS_ID, EOS_ID, SPECIAL_TOKENS, Tokenizer, train_bpe, truncate
+from solution.rudolph.bpe import BPEModelError
+from solution.rudolph.tokenizer import BOS_ID, EOS_ID, SPECIAL_TOKENS, UNK_ID, Tokenizer, train_bpe, truncate
 
 TEXTS = [
     "Ответь на вопрос по изображению. На чём едет человек справа?",
@@ -14,9 +19,13 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def tokenizer(tmp_path_factory):
-    path = train_bpe(TEXTS, tmp_path_factory.mktemp("bpe") / "bpe.model", vocab_size=200)
-    return Tokenizer(path)
+def bpe_path(tmp_path_factory):
+    return train_bpe(TEXTS, tmp_path_factory.mktemp("bpe") / "bpe.model", vocab_size=200)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(bpe_path):
+    return Tokenizer(bpe_path)
 
 
 def test_special_ids_follow_bpe_vocab(tokenizer):
@@ -75,8 +84,34 @@ def test_truncate_rule():
     assert truncate(list(range(10)), 4, 0) == [6, 7, 8, 9]
 
 
-def test_errors(tmp_path, tokenizer):
+def test_errors(tmp_path, tokenizer, bpe_path):
     with pytest.raises(FileNotFoundError, match="BPE model not found"):
         Tokenizer(tmp_path / "missing.model")
+    truncated = tmp_path / "truncated.model"
+    truncated.write_text("".join(bpe_path.read_text().splitlines(keepends=True)[:-3]), encoding="ascii")
+    with pytest.raises(BPEModelError, match="truncated.model, line .*truncated model"):
+        Tokenizer(truncated)
     with pytest.raises(ValueError, match="cannot hold"):
         tokenizer.encode_left("x", 2)
+
+
+def test_lone_surrogate_is_replaced_with_a_warning(tokenizer):
+    text = "на картинке \ud800зелёный квадрат\udfff"
+    with pytest.warns(UserWarning, match="replaced 2 lone surrogate.*U\\+D800, U\\+DFFF"):
+        ids = tokenizer.encode_left(text, 64)
+    assert torch.equal(ids, tokenizer.encode_left(text.replace("\ud800", "\ufffd").replace("\udfff", "\ufffd"), 64))
+    assert ids.tolist().count(UNK_ID) == 2  # U+FFFD is not in the model: one unk each, the words survive
+    assert tokenizer.decode(ids) == "на картинке зелёный квадрат"
+
+
+def test_tokenizer_needs_no_youtokentome(tokenizer, bpe_path):
+    text = "Решите уравнение: x + 5 = 7.\tВарианты: a) 2; b) 3"
+    code = ("import json, sys; sys.modules['youtokentome'] = None\n"
+            "from solution.rudolph.tokenizer import Tokenizer\n"
+            f"t = Tokenizer({str(bpe_path)!r}); ids = t.encode_left({text!r}, 40)\n"
+            "print(json.dumps([ids.tolist(), t.decode(ids)]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    ids, decoded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert ids == tokenizer.encode_left(text, 40).tolist()
+    assert decoded == tokenizer.decode(tokenizer.encode_left(text, 40))
