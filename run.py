@@ -71,7 +71,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     run = p.add_argument_group("running")
     run.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:1, ...")
     run.add_argument("--dtype", choices=["auto", "fp32", "fp16", "bf16"], default="auto", help="auto: fp16 on GPU, fp32 on CPU")
-    run.add_argument("--batch-size", type=int, default=0, help="samples per batch (default 8 on GPU, 4 on CPU)")
+    run.add_argument("--batch-size", type=int, default=0,
+                     help="samples per batch (default: on a GPU as many as its free memory holds after the weights, "
+                          "at most 64; 4 on CPU)")
+    run.add_argument("--decoding", choices=["auto", "cached", "static", "graph", "compile"], default="auto",
+                     help="how decode steps run: auto = graph on a GPU (the static step replayed as a CUDA graph), "
+                          "cached on CPU; static = the same step without graphs; compile = torch.compile")
     run.add_argument("--time-budget", type=float, default=DEFAULT_BUDGET,
                      help=f"seconds the whole run may take (default {DEFAULT_BUDGET}, 20 min under the 5 h limit); "
                           "5%% of it, between 1 and 60 s, is kept back for the final write")
@@ -145,6 +150,22 @@ def pick_device(name: str):
     if device.type == "cuda" and not torch.cuda.is_available():
         fail(f"--device {name}: no CUDA device is available")
     return device
+
+
+def choose_batch_size(model, device, dtype) -> int:
+    """On a GPU, as many samples as its free memory holds now that the weights are loaded; 4 on CPU."""
+    import torch
+
+    from solution.rudolph.batching import CPU_BATCH, auto_batch_size, bytes_per_sample
+
+    if device.type != "cuda":
+        return CPU_BATCH
+    free, total = torch.cuda.mem_get_info(device)
+    size = torch.finfo(dtype).bits // 8
+    batch = auto_batch_size(model.config, size, free)
+    print(f"batch size {batch}: {free / 2**30:.1f} of {total / 2**30:.1f} GiB free after the weights, "
+          f"{bytes_per_sample(model.config, size) / 2**20:.0f} MiB per sample (--batch-size to set it)", file=sys.stderr)
+    return batch
 
 
 def distributed():
@@ -226,7 +247,7 @@ def _execute(args: argparse.Namespace, started: float) -> RunOutcome:
     from solution.budget import Budget
     from solution.pipeline import Pipeline, RunOptions
     from solution.predictions import STATE, PredictionStore, ResumeMismatch
-    from solution.rudolph import BASELINE_TEXT_SAMPLING, GREEDY
+    from solution.rudolph import BASELINE_TEXT_SAMPLING, DTYPES, GREEDY
     from solution.safe_files import FileProblem
     from solution.weights import WeightsError, load_weights, resolve_weights
 
@@ -296,11 +317,9 @@ def _execute(args: argparse.Namespace, started: float) -> RunOutcome:
 
     signal.signal(signal.SIGTERM, on_sigterm)
     budget = Budget(seconds=args.time_budget - (time.monotonic() - started))
-    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}.get(args.dtype)
-    if dtype is None:
-        dtype = torch.float16 if device.type == "cuda" else torch.float32
+    dtype = DTYPES.get(args.dtype) or (torch.float16 if device.type == "cuda" else torch.float32)
     options = RunOptions(
-        batch_size=args.batch_size or (8 if device.type == "cuda" else 4),
+        batch_size=args.batch_size, decoding=args.decoding,
         text_only_image=args.text_only_image, options=args.options, generate_images=not args.no_images,
         max_answer_tokens=args.max_answer_tokens,
         answer_sampling=GREEDY if args.answer_sampling == "greedy" else BASELINE_TEXT_SAMPLING,
@@ -309,6 +328,7 @@ def _execute(args: argparse.Namespace, started: float) -> RunOutcome:
     pipeline = None
     try:
         weights = load_weights(weights_dir, device=device, dtype=dtype)
+        options.batch_size = options.batch_size or choose_batch_size(weights.model, device, dtype)
         torch.manual_seed(args.seed)
         pipeline = Pipeline(weights, store, budget, options)
         stats = pipeline.run(samples)

@@ -7,6 +7,8 @@ and to check a configuration's speed and memory before real weights are at hand.
 
   python scripts/init_weights.py --config tiny --out weights/tiny
   python scripts/init_weights.py --config 2.7B-FBC2 --out /tmp/w27 --texts my_texts.txt
+  python3 scripts/init_weights.py --config 2.7B-FBC2 --out /tmp/w27 --bpe weights/demo/bpe.model \
+      --device cuda --dtype fp16          # 5.4 GB written in fp16, made on the GPU, no BPE training
 
 An --out that is not empty (weights/demo, say) is refused unless --overwrite.
 """
@@ -22,7 +24,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from solution.rudolph import CONFIGS, build_model, get_config  # noqa: E402
+from solution.rudolph import CONFIGS, DTYPES, build_model, get_config  # noqa: E402
 from solution.rudolph.tokenizer import SPECIAL_TOKENS, train_bpe  # noqa: E402
 from solution.vqgan import build_vqgan, get_vqgan_config  # noqa: E402
 from solution.weights import write_weights_dir  # noqa: E402
@@ -67,6 +69,10 @@ def main(argv=None) -> None:
                    help="a text file (one text per line) or an FBC2 folder to train the BPE on (default: sample_input/)")
     p.add_argument("--bpe-vocab", type=int, default=0, help="BPE vocabulary size (default: what the texts and model allow, at most 1000)")
     p.add_argument("--vqgan-config", default=None, help="VQGAN configuration (default: tiny for tiny, else sber-gumbelf8)")
+    p.add_argument("--bpe", type=Path, default=None,
+                   help="copy this BPE model instead of training one (needs no youtokentome)")
+    p.add_argument("--device", default="cpu", help="where the random weights are made (default cpu)")
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="fp32", help="dtype of the written weights (default fp32)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace the files of an --out that is not empty")
     args = p.parse_args(argv)
@@ -89,18 +95,24 @@ def main(argv=None) -> None:
                          f"config {args.config} expects {config.image_vocab_size}")
 
     args.out.mkdir(parents=True, exist_ok=True)
-    texts = load_texts(args.texts)
-    print(f"training BPE ({bpe_vocab} tokens) on {len(texts)} texts from {args.texts}")
-    try:
-        train_bpe(texts, args.out / "bpe.model", bpe_vocab)
-    except Exception as e:  # youtokentome raises plain ValueError/RuntimeError with its own words
-        raise SystemExit(f"init_weights: BPE training failed ({e}); try a smaller --bpe-vocab or more texts") from None
+    if args.bpe is not None:
+        if not args.bpe.is_file():
+            raise SystemExit(f"init_weights: --bpe {args.bpe} is not a file")
+        bpe_path = args.bpe
+    else:
+        texts = load_texts(args.texts)
+        bpe_path = args.out / "bpe.model"
+        print(f"training BPE ({bpe_vocab} tokens) on {len(texts)} texts from {args.texts}")
+        try:
+            train_bpe(texts, bpe_path, bpe_vocab)
+        except Exception as e:  # youtokentome raises plain ValueError/RuntimeError with its own words
+            raise SystemExit(f"init_weights: BPE training failed ({e}); try a smaller --bpe-vocab or more texts") from None
 
     torch.manual_seed(args.seed)
-    print(f"building RUDOLPH {args.config} and VQGAN {vqgan_name} with random weights")
-    model = build_model(config)
+    print(f"building RUDOLPH {args.config} and VQGAN {vqgan_name} with random weights ({args.dtype} on {args.device})")
+    model = build_model(config, args.device, DTYPES[args.dtype])
     vqgan = build_vqgan(vqgan_config["ddconfig"], vqgan_config["n_embed"], vqgan_config["embed_dim"])
-    write_weights_dir(args.out, model, args.out / "bpe.model", vqgan, vqgan_config)
+    write_weights_dir(args.out, model, bpe_path, vqgan, vqgan_config)
     n = sum(p.numel() for p in model.parameters())
     print(f"wrote {args.out}: RUDOLPH {n / 1e6:.1f}M parameters, image {config.image_tokens_per_dim * vqgan.downsample_factor}px")
 

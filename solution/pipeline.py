@@ -43,6 +43,7 @@ from .predictions import PredictionStore
 from .rudolph import (
     BASELINE_IMAGE_SAMPLING,
     GREEDY,
+    DecodeEngine,
     Sampling,
     generate_image_tokens,
     generate_right_text,
@@ -51,10 +52,18 @@ from .rudolph import (
 from .safe_files import save_image
 from .weights import Weights
 
+VQGAN_CHUNK = 8  # images the VQGAN encodes or decodes at once, whatever the batch size
+
+
+def default_decoding(device: torch.device) -> str:
+    """CUDA graphs of the static step on a GPU; the cached path on CPU (measured faster there)."""
+    return "graph" if device.type == "cuda" else "cached"
+
 
 @dataclass
 class RunOptions:
     batch_size: int = 4
+    decoding: str = "auto"  # a mode of solution.rudolph.DECODING_MODES, or "auto" (default_decoding)
     text_only_image: str = "zeros"  # "zeros" (as fine-tuned) or "generated" (the baseline)
     options: str = "score"  # "score" the given options or "generate" freely
     generate_images: bool = True
@@ -150,6 +159,9 @@ class Pipeline:
         self.left: dict[str, torch.Tensor] = {}
         self.todo = Remaining()  # work left, kept up to date batch by batch (never recounted)
         self.failures = 0
+        self.decoding = default_decoding(self.device) if options.decoding == "auto" else options.decoding
+        # The static KV cache (and CUDA graphs) live as long as the run; option scoring reuses the cache.
+        self.engine = DecodeEngine.for_decoding(self.model, options.batch_size, self.decoding)
 
     # -- helpers ------------------------------------------------------------------------------
     def _generator(self, phase: str, ids: list[str]) -> torch.Generator:
@@ -256,9 +268,9 @@ class Pipeline:
             else:
                 tensors.append(tensor)
                 ok.append(s)
-        if tensors:
-            codes = self.vqgan.encode(torch.stack(tensors).to(self.device))
-            for s, code in zip(ok, codes, strict=True):
+        for i in range(0, len(tensors), VQGAN_CHUNK):
+            codes = self.vqgan.encode(torch.stack(tensors[i:i + VQGAN_CHUNK]).to(self.device))
+            for s, code in zip(ok[i:i + VQGAN_CHUNK], codes, strict=True):
                 self.image_ids[s.id] = code.cpu()
 
     def encode_images(self, samples: list[Sample]) -> None:
@@ -323,7 +335,8 @@ class Pipeline:
                 rights.append(self.tok.encode_right(text, self.c.r_text_seq_length))
                 owner.append(row)
         total, count = score_right_texts(self.model, left, image, torch.stack(rights).to(self.device),
-                                         torch.tensor(owner, device=self.device))
+                                         torch.tensor(owner, device=self.device),
+                                         cache=self.engine.cache if self.engine is not None else None)
         mean = (total / count.clamp(min=1)).cpu()
         start = 0
         for s in batch:
@@ -338,15 +351,17 @@ class Pipeline:
         prefix = self.tok.right_prefix().to(self.device).expand(len(batch), -1)
         out = generate_right_text(self.model, left, image, prefix, self.opt.answer_sampling,
                                   max_new_tokens=self.budget.answer_tokens(self.full_answer_tokens),
-                                  generator=self._generator("answer", [s.id for s in batch]))
+                                  generator=self._generator("answer", [s.id for s in batch]),
+                                  decoding=self.decoding, engine=self.engine)
         for s, ids in zip(batch, out, strict=True):
             self.store.set_text(s.id, self.tok.decode(ids))
 
     def _image_batch(self, batch: list[Sample]) -> None:
         left = torch.stack([self.left[s.id] for s in batch]).to(self.device)
         codes = generate_image_tokens(self.model, left, self.opt.image_sampling,
-                                      generator=self._generator("image", [s.id for s in batch]))
-        pictures = self.vqgan.decode(codes)
+                                      generator=self._generator("image", [s.id for s in batch]),
+                                      decoding=self.decoding, engine=self.engine)
+        pictures = torch.cat([self.vqgan.decode(codes[i:i + VQGAN_CHUNK]) for i in range(0, len(batch), VQGAN_CHUNK)])
         for s, code, picture in zip(batch, codes, pictures, strict=True):
             self.generated_ids[s.id] = code.cpu()
             name = image_file_name(s.id)

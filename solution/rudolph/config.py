@@ -68,6 +68,13 @@ class RudolphConfig:
     def seq_length(self) -> int:
         return self.l_text_seq_length + self.image_seq_length + self.r_text_seq_length
 
+    @property
+    def parts(self) -> dict[str, tuple[int, int]]:
+        """Absolute ``[start, end)`` of each part of the sequence, in order."""
+        image_start = self.l_text_seq_length
+        right_start = image_start + self.image_seq_length
+        return {"left": (0, image_start), "image": (image_start, right_start), "right": (right_start, self.seq_length)}
+
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> RudolphConfig:
         known = {f.name for f in fields(cls)}

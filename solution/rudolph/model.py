@@ -1,10 +1,17 @@
 """RUDOLPH: a decoder-only transformer over [left text | image tokens | right text].
 
 Layout, masks and state-dict keys follow the published checkpoints (spec ``rudolph.md``). One
-forward path serves training, full recomputation and cached decoding: ``forward(ids, cache)``
-embeds the new positions ``[cache.length, cache.length + n)``, writes their keys and values into
-the preallocated cache, and attends over everything up to them through the rows of each layer's
-mask that those positions need.
+stack of blocks serves every use; what differs is which positions are embedded, which mask rows
+each layer gets and what the cache returns as keys and values:
+
+- ``forward(ids, cache)`` (training, prefill, full recomputation): the positions
+  ``[cache.length, cache.length + n)``, mask rows sliced with Python numbers, keys up to them;
+- ``step(tokens, pos, cache, part)`` (decoding): one token per row at the device positions ``pos``;
+  every tensor has the same shape at every step (the queries attend over the whole preallocated
+  cache, the mask rows hide the future), so one step can be captured once as a CUDA graph and
+  replayed;
+- ``attend_candidates`` in ``generation.py`` (option scoring): candidate right texts packed per
+  sample, attending over the sample's cached prefix and their own keys.
 """
 
 from __future__ import annotations
@@ -18,12 +25,16 @@ from torch import nn
 from .config import RudolphConfig, get_config
 from .masks import MASK_KINDS, build_mask, layer_mask_kind
 
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}  # names on command lines
 LAYERNORM_EPS = 1e-5
 ATTENTION_CLAMP = 65504.0  # the attention output is clamped to the fp16 range
 
 
 class KVCache:
-    """Static keys and values of every layer, ``(layers, b, heads, S, head_dim)``, filled left to right."""
+    """Static keys and values of every layer, ``(layers, b, heads, S, head_dim)``, filled left to right.
+
+    Zero-initialised: a masked entry is multiplied by probability 0, and 0 x NaN would be NaN.
+    """
 
     def __init__(self, keys: torch.Tensor, values: torch.Tensor, length: int = 0):
         self.keys, self.values, self.length = keys, values, length
@@ -32,15 +43,59 @@ class KVCache:
     def allocate(cls, config: RudolphConfig, batch_size: int, device, dtype) -> KVCache:
         heads = config.num_attention_heads
         shape = (config.num_layers, batch_size, heads, config.seq_length, config.hidden_size // heads)
-        return cls(torch.empty(shape, device=device, dtype=dtype), torch.empty(shape, device=device, dtype=dtype))
+        return cls(torch.zeros(shape, device=device, dtype=dtype), torch.zeros(shape, device=device, dtype=dtype))
+
+    @staticmethod
+    def bytes_per_sample(config: RudolphConfig, bytes_per_value: int) -> int:
+        """``2 x layers x S x hidden x bytes``: the cost of one row (356 MB at 2.7B in fp16)."""
+        return 2 * config.num_layers * config.seq_length * config.hidden_size * bytes_per_value
 
     @property
     def batch_size(self) -> int:
         return self.keys.shape[1]
 
-    def select(self, index: torch.Tensor) -> KVCache:
-        """A new cache whose batch row j is this cache's row ``index[j]`` (to branch one prefix)."""
-        return KVCache(self.keys.index_select(1, index), self.values.index_select(1, index), self.length)
+    def rows(self, start: int, stop: int) -> KVCache:
+        """Rows ``[start, stop)`` as a view (same memory, same length)."""
+        return KVCache(self.keys[:, start:stop], self.values[:, start:stop], self.length)
+
+    def keep(self, index: torch.Tensor) -> KVCache:
+        """Move rows ``index`` to the front, in place, and return them as a view of ``len(index)`` rows."""
+        n = index.shape[0]
+        self.keys[:, :n] = self.keys.index_select(1, index)
+        self.values[:, :n] = self.values.index_select(1, index)
+        return self.rows(0, n)
+
+    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor,
+               pos: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store the new keys and values ``(b, heads, t, head_dim)`` of ``layer``; return those a query may see.
+
+        ``pos is None``: they are positions ``[length, length + t)`` and the keys up to them come back.
+        ``pos`` ``(b,)``: one new position per row (``t == 1``), written where ``pos`` says; the whole
+        cache comes back, so the shapes never depend on the position.
+        """
+        keys, values = self.keys[layer], self.values[layer]  # (b, heads, S, head_dim)
+        if pos is None:
+            end = self.length + k.shape[2]
+            keys[:, :, self.length:end] = k
+            values[:, :, self.length:end] = v
+            return keys[:, :, :end], values[:, :, :end]
+        rows = torch.arange(k.shape[0], device=k.device)
+        keys[rows, :, pos] = k[:, :, 0]
+        values[rows, :, pos] = v[:, :, 0]
+        return keys, values
+
+
+class CandidateKV:
+    """What packed candidate right texts attend over: their sample's cached prefix ``[0, prefix)``,
+    read in place, followed by the candidates' own keys and values (never stored)."""
+
+    def __init__(self, prefix: KVCache):
+        self.prefix = prefix
+
+    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor, pos=None) -> tuple[torch.Tensor, torch.Tensor]:
+        n = self.prefix.length
+        return (torch.cat([self.prefix.keys[layer, :, :, :n], k], dim=2),
+                torch.cat([self.prefix.values[layer, :, :, :n], v], dim=2))
 
 
 class SelfAttention(nn.Module):
@@ -53,22 +108,20 @@ class SelfAttention(nn.Module):
         self.attention_dropout = config.attention_dropout_prob
         self.output_dropout = nn.Dropout(config.output_dropout_prob)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache: KVCache | None, layer: int) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache, layer: int,
+                pos: torch.Tensor | None = None) -> torch.Tensor:
         b, t, h = x.shape
         q, k, v = self.query_key_value(x).split(h, dim=-1)
+        # (b, t, h) -> (b, heads, t, head_dim)
         q, k, v = (z.view(b, t, self.heads, self.head_dim).transpose(1, 2) for z in (q, k, v))
         if cache is not None:
-            start = cache.length
-            cache.keys[layer, :, :, start:start + t] = k
-            cache.values[layer, :, :, start:start + t] = v
-            k = cache.keys[layer, :, :, :start + t]
-            v = cache.values[layer, :, :, :start + t]
+            k, v = cache.update(layer, k, v, pos)
         # The reference scales q before the product (CogView PB-relax order, safe in fp16) and writes
         # -10000 into masked scores; every query sees at least itself, so a boolean mask (exp -> 0)
         # gives the same probabilities.
         y = F.scaled_dot_product_attention(q / math.sqrt(self.head_dim), k, v, attn_mask=mask, scale=1.0,
                                            dropout_p=self.attention_dropout if self.training else 0.0)
-        y = y.transpose(1, 2).reshape(b, t, h)
+        y = y.transpose(1, 2).reshape(b, t, h)  # (b, heads, t, head_dim) -> (b, t, h)
         return self.output_dropout(self.dense(y).clamp(-ATTENTION_CLAMP, ATTENTION_CLAMP))
 
 
@@ -99,8 +152,9 @@ class Block(nn.Module):
             self.before_first_addition_layernorm = nn.LayerNorm(h, eps=LAYERNORM_EPS)
             self.before_second_addition_layernorm = nn.LayerNorm(h, eps=LAYERNORM_EPS)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache: KVCache | None, layer: int) -> torch.Tensor:
-        a = self.attention(self.input_layernorm(x), mask, cache, layer)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache, layer: int,
+                pos: torch.Tensor | None = None) -> torch.Tensor:
+        a = self.attention(self.input_layernorm(x), mask, cache, layer, pos)
         if self.sandwich:
             a = self.before_first_addition_layernorm(a)
         x = x + a
@@ -130,16 +184,35 @@ class SparseTransformer(nn.Module):
             device = "cpu" if current.is_meta else current.device
             state_dict[prefix + kind] = build_mask(kind, self.config, device)
 
-    def forward(self, x: torch.Tensor, start: int, cache: KVCache | None) -> torch.Tensor:
-        end = start + x.shape[1]
+    def mask_rows(self, start: int, end: int) -> dict[str, torch.Tensor]:
+        """Each mask kind's rows for positions ``[start, end)`` over the keys ``[0, end)``."""
+        return {kind: getattr(self, kind)[start:end, :end] for kind in MASK_KINDS}
+
+    def mask_rows_at(self, pos: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Each mask kind's row for one position per batch row, ``(b, 1, 1, S)``, gathered on the device."""
+        return {kind: getattr(self, kind).index_select(0, pos)[:, None, None, :] for kind in MASK_KINDS}
+
+    def mask_rows_candidates(self, k: int) -> dict[str, torch.Tensor]:
+        """Each kind's mask for ``k`` right texts packed side by side after the prefix (left and image):
+        ``(k*r, prefix + k*r)``; every candidate sees the prefix as the right part does and its own
+        earlier tokens, never another candidate's."""
+        right_start, end = self.config.parts["right"]
+        masks = {}
+        for kind in MASK_KINDS:
+            rows = getattr(self, kind)[right_start:end]  # (r, S)
+            own = rows[:, right_start:end]
+            masks[kind] = torch.cat([rows[:, :right_start].repeat(k, 1), torch.block_diag(*[own] * k)], dim=1)
+        return masks
+
+    def forward(self, x: torch.Tensor, masks: dict[str, torch.Tensor], cache=None,
+                pos: torch.Tensor | None = None) -> torch.Tensor:
+        """Hidden states after every block; layer ``i`` attends through ``masks[its kind]``."""
         for i, layer in enumerate(self.layers):
-            mask = getattr(self, self.layer_mask_kinds[i])[start:end, :end]
+            mask = masks[self.layer_mask_kinds[i]]
             if self.gradient_checkpointing and self.training:
                 x = torch.utils.checkpoint.checkpoint(layer, x, mask, None, i, use_reentrant=False)
             else:
-                x = layer(x, mask, cache, i)
-        if cache is not None:
-            cache.length = end
+                x = layer(x, mask, cache, i, pos)
         return self.final_layernorm(x)
 
 
@@ -172,21 +245,23 @@ class Rudolph(nn.Module):
     def _embed_right(self, ids: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
         return self.text_embeddings(ids) + self.r_text_pos_embeddings(pos)
 
+    def embed_part(self, part: str, ids: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """Embeddings of ``ids`` in ``part`` ('left', 'image' or 'right') at positions ``pos`` counted
+        from the part's start (``pos`` broadcasts against ``ids``)."""
+        embed = {"left": self._embed_left, "image": self._embed_image, "right": self._embed_right}[part]
+        x = embed(ids, pos)
+        return x * 0.1 + x.detach() * 0.9  # identity forward; embedding gradients scaled to 10%
+
     def embed(self, input_ids: torch.Tensor, start: int = 0) -> torch.Tensor:
         """Embeddings of tokens at absolute positions ``[start, start + n)``, across part borders."""
-        c = self.config
         end = start + input_ids.shape[1]
-        parts = []
-        for part_start, part_end, embed in ((0, c.l_text_seq_length, self._embed_left),
-                                             (c.l_text_seq_length, c.l_text_seq_length + c.image_seq_length,
-                                              self._embed_image),
-                                             (c.l_text_seq_length + c.image_seq_length, c.seq_length,
-                                              self._embed_right)):
+        pieces = []
+        for part, (part_start, part_end) in self.config.parts.items():
             lo, hi = max(start, part_start), min(end, part_end)
             if lo < hi:
                 pos = torch.arange(lo - part_start, hi - part_start, device=input_ids.device)
-                parts.append(embed(input_ids[:, lo - start:hi - start], pos))
-        return torch.cat(parts, dim=1)
+                pieces.append(self.embed_part(part, input_ids[:, lo - start:hi - start], pos))
+        return torch.cat(pieces, dim=1)
 
     # -- forward ------------------------------------------------------------------------------
     def forward(self, input_ids: torch.Tensor, cache: KVCache | None = None, last_only: bool = False) -> torch.Tensor:
@@ -200,12 +275,29 @@ class Rudolph(nn.Module):
         end = start + input_ids.shape[1]
         if input_ids.shape[1] == 0 or end > self.config.seq_length:
             raise ValueError(f"positions [{start}, {end}) are outside the sequence of {self.config.seq_length}")
-        x = self.embed(input_ids, start)
-        x = x * 0.1 + x.detach() * 0.9  # identity forward; embedding gradients scaled to 10%
-        x = self.transformer(x, start, cache)
+        x = self.transformer(self.embed(input_ids, start), self.transformer.mask_rows(start, end), cache)
+        if cache is not None:
+            cache.length = end
         if last_only:
             x = x[:, -1:]
         return self.to_logits(x)
+
+    def step(self, tokens: torch.Tensor, pos: torch.Tensor, cache: KVCache, part: str) -> torch.Tensor:
+        """Logits ``(b, V_text + V_img)`` after one token per row: ``tokens (b,)`` of ``part`` at the
+        absolute positions ``pos (b,)`` (a device tensor). The keys and values go into ``cache`` at
+        ``pos``; no tensor shape and no Python number depends on the position, so the step can be
+        captured as a CUDA graph. ``cache.length`` is left as it is.
+        """
+        part_start = self.config.parts[part][0]
+        x = self.embed_part(part, tokens[:, None], (pos - part_start)[:, None])
+        x = self.transformer(x, self.transformer.mask_rows_at(pos), cache, pos)
+        return self.to_logits(x)[:, 0]
+
+    def text_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The head over the text columns ``[0, V_text)`` only (what scoring right texts needs)."""
+        norm, linear = self.to_logits
+        v = self.config.text_vocab
+        return F.linear(norm(hidden), linear.weight[:v], linear.bias[:v])
 
     def new_cache(self, batch_size: int) -> KVCache:
         weight = self.text_embeddings.weight
@@ -222,6 +314,14 @@ def _init_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def build_model(params) -> Rudolph:
-    """A RUDOLPH with random weights from official-style params (a dict, registry name or config)."""
-    return Rudolph(get_config(params))
+def build_model(params, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> Rudolph:
+    """A RUDOLPH with random weights from official-style params (a dict, registry name or config),
+    made directly on ``device`` in ``dtype`` (2.7B in fp16 on a GPU needs no fp32 copy on the host)."""
+    previous = torch.get_default_dtype()
+    if dtype is not None:
+        torch.set_default_dtype(dtype)
+    try:
+        with torch.device(device or "cpu"):
+            return Rudolph(get_config(params))
+    finally:
+        torch.set_default_dtype(previous)

@@ -99,8 +99,8 @@ def test_gold_images_are_likely_under_the_demo_model(demo):
 def test_cached_generation_equals_full_recompute_on_real_weights(demo, heldout):
     left, image, _ = encoded(demo, heldout[::3])
     prefix = demo.tokenizer.right_prefix().expand(len(left), -1)
-    cached = generate_right_text(demo.model, left, image, prefix, GREEDY, use_cache=True)
-    full = generate_right_text(demo.model, left, image, prefix, GREEDY, use_cache=False)
+    cached = generate_right_text(demo.model, left, image, prefix, GREEDY, decoding="cached")
+    full = generate_right_text(demo.model, left, image, prefix, GREEDY, decoding="full")
     assert cached == full
     assert any(cached)  # the model does say something
 

@@ -24,8 +24,8 @@ def test_model_uses_all_four_mask_kinds(tiny_model):
 
 def test_cached_greedy_image_tokens_equal_full_recompute(tiny_model, tiny_config):
     left, _, _ = split(tiny_config, random_sequence(tiny_config, batch=3, seed=5))
-    cached = generate_image_tokens(tiny_model, left, GREEDY, use_cache=True)
-    full = generate_image_tokens(tiny_model, left, GREEDY, use_cache=False)
+    cached = generate_image_tokens(tiny_model, left, GREEDY, decoding="cached")
+    full = generate_image_tokens(tiny_model, left, GREEDY, decoding="full")
     assert cached.shape == (3, tiny_config.image_seq_length)
     assert torch.equal(cached, full)
     assert int(cached.max()) < tiny_config.image_vocab_size  # image specials never sampled
@@ -34,9 +34,9 @@ def test_cached_greedy_image_tokens_equal_full_recompute(tiny_model, tiny_config
 def test_cached_sampled_image_tokens_equal_full_recompute(tiny_model, tiny_config):
     left, _, _ = split(tiny_config, random_sequence(tiny_config, batch=2, seed=6))
     sampling = Sampling(top_k=20, top_p=0.9, temperature=1.3)
-    a = generate_image_tokens(tiny_model, left, sampling, torch.Generator().manual_seed(7), use_cache=True)
-    b = generate_image_tokens(tiny_model, left, sampling, torch.Generator().manual_seed(7), use_cache=False)
-    c = generate_image_tokens(tiny_model, left, sampling, torch.Generator().manual_seed(8), use_cache=True)
+    a = generate_image_tokens(tiny_model, left, sampling, torch.Generator().manual_seed(7), decoding="cached")
+    b = generate_image_tokens(tiny_model, left, sampling, torch.Generator().manual_seed(7), decoding="full")
+    c = generate_image_tokens(tiny_model, left, sampling, torch.Generator().manual_seed(8), decoding="cached")
     assert torch.equal(a, b)
     assert not torch.equal(a, c)
 
@@ -56,8 +56,8 @@ def test_cached_greedy_right_text_equals_full_recompute(tiny_params, tiny_config
     model = eos_free_model(tiny_params)
     left, image, right = split(tiny_config, random_sequence(tiny_config, batch=3, seed=9))
     prefix = right[:, :2]
-    cached = generate_right_text(model, left, image, prefix, GREEDY, use_cache=True)
-    full = generate_right_text(model, left, image, prefix, GREEDY, use_cache=False)
+    cached = generate_right_text(model, left, image, prefix, GREEDY, decoding="cached")
+    full = generate_right_text(model, left, image, prefix, GREEDY, decoding="full")
     assert cached == full
     assert all(len(t) == tiny_config.r_text_seq_length - 2 for t in cached)  # ran to the end
 
@@ -108,7 +108,7 @@ def test_score_right_texts_cached_equals_uncached_and_manual(tiny_model, tiny_co
     candidates[2, 4] = 3
     owner = torch.tensor([0, 0, 1])
     total, count = score_right_texts(tiny_model, left, image, candidates, owner)
-    total2, count2 = score_right_texts(tiny_model, left, image, candidates, owner, use_cache=False)
+    total2, count2 = score_right_texts(tiny_model, left, image, candidates, owner, decoding="full")
     torch.testing.assert_close(total, total2, rtol=1e-5, atol=1e-4)
     assert count.tolist() == count2.tolist() == [c.r_text_seq_length - 5, c.r_text_seq_length - 5, 3]
     # By hand for candidate 2: tokens 2, 3, 4 of the right text given everything before them.

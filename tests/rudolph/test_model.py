@@ -49,15 +49,16 @@ def test_cached_chunks_equal_full_recompute(tiny_model, tiny_config, chunks):
     torch.testing.assert_close(torch.cat(pieces, dim=1), full, rtol=1e-5, atol=1e-5)
 
 
-def test_last_only_and_cache_select(tiny_model, tiny_config):
-    ids = random_sequence(tiny_config, batch=2, seed=4)
-    cache = tiny_model.new_cache(2)
+def test_last_only_and_cache_keep(tiny_model, tiny_config):
+    ids = random_sequence(tiny_config, batch=3, seed=4)
+    cache = tiny_model.new_cache(3)
     with torch.no_grad():
         last = tiny_model(ids[:, :30], cache, last_only=True)
-        branched = cache.select(torch.tensor([1, 1, 0]))
-        nxt = tiny_model(ids[[1, 1, 0], 30:31], branched)
-        full = tiny_model(ids[[1, 1, 0], :31])
+        kept = cache.keep(torch.tensor([2, 0]))  # rows 2 and 0, moved to the front in place
+        nxt = tiny_model(ids[[2, 0], 30:31], kept)
+        full = tiny_model(ids[[2, 0], :31])
     assert last.shape[1] == 1
+    assert kept.batch_size == 2 and kept.keys.data_ptr() == cache.keys.data_ptr()
     torch.testing.assert_close(nxt[:, 0], full[:, 30], rtol=1e-5, atol=1e-5)
 
 
