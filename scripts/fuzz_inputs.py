@@ -8,7 +8,8 @@ file that cannot be parsed at all) is answered in-process by ``run.py`` with an 
 recording every file opened, renamed or removed. Every case must give:
 
 - exit 0 for a readable input.json; exit 2 with exactly one ``run.py:`` line for one that is not;
-- on exit 0, a predictions.json with every input id (lone surrogates included), each with a text;
+- on exit 0, a predictions.json with every input id (lone surrogates included), each with a text,
+  and no sample failed (per-sample isolation is the safety net, not the way hostile input is met);
 - nothing opened, written, renamed or removed inside the sandbox outside ``input/`` (reads only) and
   ``output/``; ``outside/`` and ``input/`` unchanged byte for byte.
 
@@ -183,6 +184,9 @@ def check_case(case: Path, ids: list[str] | None, code: int, err: str, watch: Fi
         problems.append(f"an unparsable input.json gave exit {code}")
     if ids is not None and code != 0:
         problems.append(f"a readable input.json gave exit {code}: {err.strip()[-300:]!r}")
+    failed = [line for line in err.splitlines() if line.startswith("run.py: warning: sample ")]
+    if failed:  # per-sample isolation is the safety net: hostile input alone must not need it
+        problems.append(f"{len(failed)} samples failed, the first: {failed[0][:300]}")
     if code == 0 and ids is not None:
         try:
             predictions = json.loads((case / "output" / "predictions.json").read_bytes())

@@ -49,7 +49,7 @@ from .rudolph import (
     generate_right_text,
     score_right_texts,
 )
-from .safe_files import save_image
+from .safe_files import FileProblem, make_dirs, save_image
 from .weights import Weights
 
 VQGAN_CHUNK = 8  # images the VQGAN encodes or decodes at once, whatever the batch size
@@ -165,7 +165,7 @@ class Pipeline:
 
     # -- helpers ------------------------------------------------------------------------------
     def _generator(self, phase: str, ids: list[str]) -> torch.Generator:
-        seed = zlib.crc32(f"{self.opt.seed}:{phase}:{ids[0]}".encode())
+        seed = zlib.crc32(f"{self.opt.seed}:{phase}:{ids[0]}".encode("utf-8", "surrogatepass"))
         return torch.Generator(device=self.device).manual_seed(seed)
 
     def _bar(self, phase: str, total: int):
@@ -375,6 +375,13 @@ class Pipeline:
 
     def generate_images(self, samples: list[Sample]) -> None:
         todo = [s for s in samples if not self.store.is_done("image", s.id)]
+        if todo:
+            try:
+                make_dirs(self.store.dir / "images", root=self.store.dir)
+            except FileProblem as e:  # e.g. a link planted as output/images: refused once, not per sample
+                print(f"run.py: warning: no images are generated: {e}", file=sys.stderr)
+                self.stats.warnings["no images generated"] += 1
+                return
         todo.sort(key=lambda s: int((self.left[s.id] != 0).sum()))
         with self._bar("image", len(todo)) as bar:
             for batch in self._batches("image", todo):
