@@ -195,6 +195,8 @@ class Pipeline:
             if len(batch) == 1:
                 self._failed(phase, batch[0], e)
                 return
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()  # an out-of-memory batch may leave blocks that one sample can use
         for s in batch:
             if done(s):
                 continue
