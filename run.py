@@ -176,25 +176,32 @@ def distributed():
 
 
 def merge_rank_outputs(output: Path, ids: list[str], world: int) -> None:
-    """Rank 0: one predictions.json and one images/ folder from every rank's folder."""
-    from solution.fbc2_input import read_json_file
+    """Rank 0: one predictions.json and one images/ folder from every rank's folder. A rank whose
+    file or images cannot be read leaves placeholders (or no image) for its samples, with a warning."""
+    from solution.fbc2_input import InputError, read_json_file
     from solution.predictions import PREDICTIONS
     from solution.safe_files import FileProblem, atomic_write_bytes, atomic_write_json, read_bytes
 
     merged = {}
     for rank in range(world):
         folder = output / "ranks" / f"rank{rank}"
-        part = read_json_file(folder / PREDICTIONS)
+        try:
+            part = read_json_file(folder / PREDICTIONS)
+        except InputError as e:
+            warn(f"rank {rank}: {e}; its samples keep placeholders")
+            continue
         for sample_id, items in part.items():
+            kept = []
             for item in items:
-                if item["type"] == "image":
+                if item.get("type") == "image":
                     try:
                         data = read_bytes(folder / item["content"], root=folder)
                         atomic_write_bytes(output / item["content"], data, root=output)
                     except FileProblem as e:
                         warn(f"rank {rank}: image {item['content']!r} not merged ({e})")
                         continue
-            merged[sample_id] = items
+                kept.append(item)
+            merged[sample_id] = kept
     placeholder = [{"type": "text", "content": ""}]
     atomic_write_json(output / PREDICTIONS, {i: merged.get(i, placeholder) for i in ids}, root=output)
 
@@ -288,6 +295,10 @@ def _execute(args: argparse.Namespace, started: float) -> RunOutcome:
         fail(str(e))
     try:
         store.save()  # a complete file before anything else can go wrong
+        if world > 1:  # ... and, from every rank's file, the merged one
+            torch.distributed.barrier()
+            if rank == 0:
+                merge_rank_outputs(args.output, ids, world)
     except FileProblem as e:
         fail(f"cannot write the output: {e}")
     if resumed:

@@ -1,17 +1,23 @@
 """The time-budget guard: finish a complete ``predictions.json`` before the limit, whatever happens.
 
 Work is measured as it runs (seconds per sample for each kind of work). Before each batch of every
-phase (image encoding included) the guard compares the remaining budget, less a reserve for the final
-write (:func:`reserve_for`: 5 % of the budget, between 1 and 60 s), with the estimated cost of the
+phase the guard compares the remaining budget, less a reserve for the final write
+(:func:`reserve_for`: 5 % of the budget, between 1 and 60 s), with the estimated cost of the
 remaining work, and degrades in a fixed order until it fits:
 
   0 ``full``          everything as configured
   1 ``no-images``     stop generating images for text-only samples
-  2 ``short-answers`` free generation limited to ``SHORT_ANSWER_TOKENS`` tokens
-  3 ``options-only``  only option scoring; samples without options keep the placeholder answer
-  4 ``stop``          no more model work (no encoding either): write the file and end
+  2 ``short-answers`` free generation limited to ``SHORT_ANSWER_TOKENS`` tokens; kept (answering
+                      as many samples as time allows) unless option scoring alone no longer fits
+  3 ``options-only``  only option scoring, as many samples as time allows; no more image encoding
+  4 ``stop``          no time left: no more model work, write the file and end
 
-Levels only go up. A level whose work has not been measured yet is assumed to fit.
+Levels only go up. A level whose work has not been measured yet is assumed to fit. A batch starts
+only if its measured cost, with a margin, fits in the time left (:meth:`Budget.fits`); batches
+shrink to what still fits (:meth:`Budget.affordable`), and the first batch of a kind not yet
+measured is a single sample. Image encoding, which answers
+nothing by itself, may use at most ``ENCODE_SHARE`` of the time left when it starts
+(:meth:`Budget.cap`); samples it does not reach are answered as text-only.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from dataclasses import dataclass, field
 LEVELS = ("full", "no-images", "short-answers", "options-only", "stop")
 SHORT_ANSWER_TOKENS = 8
 RESERVE_SHARE, RESERVE_MIN, RESERVE_MAX = 0.05, 1.0, 60.0
+ENCODE_SHARE = 0.5
+BATCH_MARGIN = 1.5  # a batch starts only if 1.5 times its measured cost fits (batch times vary)
 
 
 def reserve_for(seconds: float) -> float:
@@ -37,7 +45,6 @@ class Remaining:
     generate: int = 0  # free right-text generation
     score: int = 0  # option scoring
     image: int = 0  # image generation (+ decoding and saving)
-    encode: int = 0  # input images read and encoded by the VQGAN
 
 
 @dataclass
@@ -47,6 +54,7 @@ class Budget:
     start: float = field(default_factory=time.monotonic)
     level: int = 0
     rates: dict = field(default_factory=dict)  # kind -> seconds per sample
+    caps: dict = field(default_factory=dict)  # kind -> elapsed seconds by which it must end
     _totals: dict = field(default_factory=lambda: defaultdict(lambda: [0.0, 0]))
 
     def __post_init__(self):
@@ -72,7 +80,7 @@ class Budget:
     def estimate(self, work: Remaining, level: int, full_answer_tokens: int) -> float:
         if level >= LEVELS.index("stop"):
             return 0.0
-        cost = work.score * self.rates.get("score", 0.0) + work.encode * self.rates.get("encode", 0.0)
+        cost = work.score * self.rates.get("score", 0.0)
         if level < LEVELS.index("options-only"):
             rate = self.rates.get("generate", 0.0)
             if level >= LEVELS.index("short-answers"):
@@ -83,12 +91,39 @@ class Budget:
         return cost
 
     def update(self, work: Remaining, full_answer_tokens: int) -> str:
-        """Raise the level until the estimated remaining work fits; returns the level's name."""
+        """Raise the level until the estimated remaining work fits (see the module docstring);
+        returns the level's name. Constant time: ``work`` holds counters."""
         available = self.remaining() - self.reserve
-        while self.level < len(LEVELS) - 1 and (available <= 0 or
-                                                 self.estimate(work, self.level, full_answer_tokens) > available):
+        if available <= 0:
+            self.level = LEVELS.index("stop")
+        short = LEVELS.index("short-answers")
+        while self.level < short and self.estimate(work, self.level, full_answer_tokens) > available:
             self.level += 1
+        if self.level == short and work.score * self.rates.get("score", 0.0) > available:
+            self.level = LEVELS.index("options-only")
         return LEVELS[self.level]
+
+    def cap(self, kind: str, share: float) -> None:
+        """From now on ``kind`` may use at most ``share`` of the time left (less the reserve)."""
+        self.caps[kind] = self.elapsed() + share * max(0.0, self.remaining() - self.reserve)
+
+    def affordable(self, kind: str) -> int | None:
+        """How many samples of ``kind`` fit in the time left (and in its cap), at the measured rate
+        times ``BATCH_MARGIN``; None while the kind is unmeasured."""
+        rate = self.rates.get(kind)
+        if rate is None:
+            return None
+        left = self.remaining() - self.reserve
+        if kind in self.caps:
+            left = min(left, self.caps[kind] - self.elapsed())
+        if left <= 0:
+            return 0
+        return int(left / (rate * BATCH_MARGIN)) if rate > 0 else 1 << 62
+
+    def fits(self, kind: str, samples: int) -> bool:
+        """Whether ``samples`` more of ``kind`` fit (see :meth:`affordable`)."""
+        affordable = self.affordable(kind)
+        return affordable is None or samples <= affordable
 
     @property
     def name(self) -> str:
@@ -97,9 +132,9 @@ class Budget:
     def allows(self, kind: str) -> bool:
         if kind == "image":
             return self.level < LEVELS.index("no-images")
-        if kind == "generate":
+        if kind in ("generate", "encode"):
             return self.level < LEVELS.index("options-only")
-        if kind in ("score", "encode"):
+        if kind == "score":
             return self.level < LEVELS.index("stop")
         raise ValueError(kind)
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .budget import Budget, Remaining
+from .budget import ENCODE_SHARE, Budget, Remaining
 from .data.options import parse_options
 from .fbc2_input import Sample, read_sample_image, without_surrogates
 from .images import prepare_image, to_pil
@@ -49,7 +49,7 @@ from .rudolph import (
     generate_right_text,
     score_right_texts,
 )
-from .safe_files import save_image
+from .safe_files import FileProblem, make_dirs, save_image
 from .weights import Weights
 
 VQGAN_CHUNK = 8  # images the VQGAN encodes or decodes at once, whatever the batch size
@@ -165,7 +165,7 @@ class Pipeline:
 
     # -- helpers ------------------------------------------------------------------------------
     def _generator(self, phase: str, ids: list[str]) -> torch.Generator:
-        seed = zlib.crc32(f"{self.opt.seed}:{phase}:{ids[0]}".encode())
+        seed = zlib.crc32(f"{self.opt.seed}:{phase}:{ids[0]}".encode("utf-8", "surrogatepass"))
         return torch.Generator(device=self.device).manual_seed(seed)
 
     def _bar(self, phase: str, total: int):
@@ -195,6 +195,8 @@ class Pipeline:
             if len(batch) == 1:
                 self._failed(phase, batch[0], e)
                 return
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()  # an out-of-memory batch may leave blocks that one sample can use
         for s in batch:
             if done(s):
                 continue
@@ -208,6 +210,17 @@ class Pipeline:
         room = self.c.r_text_seq_length - 2
         return min(self.opt.max_answer_tokens, room) if self.opt.max_answer_tokens else room
 
+    def _batches(self, kind: str, items: list):
+        """Batches of ``kind`` sized to the budget: a single sample while its cost is unmeasured (an
+        unknown cost overruns by one sample at most), then ``batch_size``, or fewer when only fewer
+        still fit; once none fits, all the rest as one batch (which the budget check skips)."""
+        i = 0
+        while i < len(items):
+            affordable = self.budget.affordable(kind)
+            size = 1 if affordable is None else min(self.opt.batch_size, affordable) or len(items) - i
+            yield items[i:i + size]
+            i += size
+
     def _check_budget(self) -> None:
         """Constant time: the budget sees the counters in ``self.todo``."""
         before = self.budget.name
@@ -220,7 +233,7 @@ class Pipeline:
         """The counters, set once per run (each batch then lowers them)."""
         answer = [s for s in samples if not self.store.is_done("answer", s.id)]
         scored = sum(1 for s in answer if self.options.get(s.id))
-        self.todo = Remaining(generate=len(answer) - scored, score=scored, encode=self.todo.encode,
+        self.todo = Remaining(generate=len(answer) - scored, score=scored,
                               image=sum(1 for s in image_samples if not self.store.is_done("image", s.id)))
 
     # -- phases -------------------------------------------------------------------------------
@@ -264,15 +277,15 @@ class Pipeline:
 
     def encode_images(self, samples: list[Sample]) -> None:
         todo = [s for s in samples if s.image_path and not self.store.is_done("answer", s.id)]
-        self.todo.encode = len(todo)
+        self.budget.cap("encode", ENCODE_SHARE)
         t0 = time.monotonic()
         with self._bar("encode", len(todo)) as bar:
-            for batch in batches(todo, self.opt.batch_size):
+            for batch in self._batches("encode", todo):
                 self._check_budget()
-                if not self.budget.allows("encode"):
-                    for s in batch:  # not encoded: answered as text-only, with no image generated for it
-                        s.image_path, s.image = None, None
-                        s.warnings.append("not encoded: the time budget ran out")
+                if not (self.budget.allows("encode") and self.budget.fits("encode", len(batch))):
+                    for s in batch:  # not encoded: answered with the zero image block; image_path stays
+                        s.image = None  # set, so no image is generated for it either
+                        s.warnings.append("not encoded: no time budget left for it")
                 else:
                     started = time.monotonic()
                     self._isolated("encode", batch, self._encode_batch, lambda s: s.id in self.image_ids)
@@ -280,7 +293,6 @@ class Pipeline:
                         if s.id not in self.image_ids:
                             s.image_path = None
                     self.budget.record("encode", time.monotonic() - started, len(batch))
-                self.todo.encode -= len(batch)
                 bar.update(len(batch))
         self.stats.seconds["encode"] += time.monotonic() - t0
         self.stats.samples["encode"] += len(todo)
@@ -300,9 +312,9 @@ class Pipeline:
             for kind in ("score", "generate"):
                 group = [s for s in todo if bool(self.options.get(s.id)) == (kind == "score")]
                 work = self._score_batch if kind == "score" else self._generate_batch
-                for batch in batches(group, self.opt.batch_size):
+                for batch in self._batches(kind, group):
                     self._check_budget()
-                    if self.budget.allows(kind):
+                    if self.budget.allows(kind) and self.budget.fits(kind, len(batch)):
                         t0 = time.monotonic()
                         self._isolated("answer", batch, work, answered)
                         seconds = time.monotonic() - t0
@@ -365,11 +377,18 @@ class Pipeline:
 
     def generate_images(self, samples: list[Sample]) -> None:
         todo = [s for s in samples if not self.store.is_done("image", s.id)]
+        if todo:
+            try:
+                make_dirs(self.store.dir / "images", root=self.store.dir)
+            except FileProblem as e:  # e.g. a link planted as output/images: refused once, not per sample
+                print(f"run.py: warning: no images are generated: {e}", file=sys.stderr)
+                self.stats.warnings["no images generated"] += 1
+                return
         todo.sort(key=lambda s: int((self.left[s.id] != 0).sum()))
         with self._bar("image", len(todo)) as bar:
-            for batch in batches(todo, self.opt.batch_size):
+            for batch in self._batches("image", todo):
                 self._check_budget()
-                if self.budget.allows("image"):
+                if self.budget.allows("image") and self.budget.fits("image", len(batch)):
                     t0 = time.monotonic()
                     self._isolated("image", batch, self._image_batch,
                                    lambda s: self.store.is_done("image", s.id) or s.id in self.generated_ids)

@@ -218,10 +218,13 @@ def test_budget_counters_are_kept_not_recounted(tmp_path, weights, monkeypatch):
     real_is_done = store.is_done
     monkeypatch.setattr(store, "is_done", lambda phase, i: lookups.append(i) or real_is_done(phase, i))
     Pipeline(weights, store, budget, RunOptions(progress=False, batch_size=4, max_answer_tokens=2)).run(parsed)
-    encodes = [w.encode for w in seen[:2]]
-    assert encodes == [8, 4]  # two encode batches, each checked
-    answers = [(w.score, w.generate) for w in seen[2:8]]
-    assert answers == [(12, 20), (8, 20), (4, 20), (0, 20), (0, 16), (0, 12)]
+    # Every batch is checked; each kind starts with a one-sample probe: encode 1+4+3, score 1+4+4+3,
+    # generate 1+4+4+4+4+3, image 1+4+4+4+4+4+3.
+    assert len(seen) == 3 + 4 + 6 + 7
+    answers = [(w.score, w.generate, w.image) for w in seen[3:13]]
+    assert answers == [(12, 20, 24), (11, 20, 24), (7, 20, 24), (3, 20, 24), (0, 20, 24), (0, 19, 24), (0, 15, 24),
+                       (0, 11, 24), (0, 7, 24), (0, 3, 24)]
+    assert [w.image for w in seen[13:]] == [24, 23, 19, 15, 11, 7, 3]
     assert len(lookups) < 10 * len(parsed)  # linear, not a scan of every sample before every batch
 
 
@@ -231,11 +234,36 @@ def test_encoding_stops_when_the_budget_runs_out(tmp_path, weights):
     parsed = read_input(path, load_images=False).samples
     store = PredictionStore(tmp_path / "out", [s.id for s in parsed])
     budget = Budget(seconds=100, reserve=1)
-    budget.record("encode", 30.0, 1)  # measured: 30 s per image, far beyond the budget
+    budget.record("encode", 60.0, 1)  # measured: 60 s per image, beyond its share of the budget
     pipeline = Pipeline(weights, store, budget, RunOptions(progress=False, batch_size=4, generate_images=False))
     pipeline.run(parsed)
-    assert pipeline.image_ids == {} and budget.name == "stop"
-    assert all("not encoded: the time budget ran out" in s.warnings for s in parsed)
+    assert pipeline.image_ids == {} and budget.name == "full"  # nothing else to degrade: encoding is capped
+    assert all("not encoded: no time budget left for it" in s.warnings for s in parsed)
+    assert store.done["image"] == set()  # samples with an image never get a generated one
+
+
+def test_options_only_answers_what_fits_and_stop_waits_for_the_clock():
+    budget = Budget(seconds=100.0, reserve=10.0, start=0.0)
+    budget.elapsed = lambda: 0.0
+    budget.record("score", 1.0, 1)
+    budget.record("generate", 1.0, 1)
+    assert budget.update(Remaining(score=80, generate=50), 62) == "short-answers"  # scoring fits: answer what fits
+    assert budget.allows("generate") and budget.fits("generate", 60) and not budget.fits("generate", 61)  # 1.5 x
+    assert budget.affordable("generate") == 60 and budget.affordable("image") is None  # unmeasured
+    assert budget.update(Remaining(score=1000, generate=50), 62) == "options-only"  # scoring alone does not fit
+    assert budget.allows("score") and not budget.allows("encode") and not budget.allows("generate")
+    budget.elapsed = lambda: 90.0
+    assert budget.update(Remaining(score=1000), 62) == "stop" and not budget.allows("score")
+
+
+def test_encoding_may_use_only_its_share_of_the_time_left():
+    budget = Budget(seconds=100.0, reserve=10.0, start=0.0)
+    budget.elapsed = lambda: 10.0
+    budget.cap("encode", 0.5)  # 80 s left: encoding must end by 50 s
+    budget.record("encode", 2.0, 3)  # 1.5 x 2/3 s = 1 s per image
+    assert budget.fits("encode", 40) and not budget.fits("encode", 41)
+    budget.record("score", 2.0, 3)
+    assert budget.fits("score", 80) and not budget.fits("score", 81)
 
 
 def test_reserve_scales_with_the_budget():
@@ -352,3 +380,54 @@ def test_an_unwritable_output_is_one_line(tmp_path, tiny_weights, run_module, ca
     with pytest.raises(SystemExit) as info:
         run_module.main(run_args(path, tmp_path / "file", tiny_weights))
     assert info.value.code == 2 and "is a file, not a folder" in one_line(capsys.readouterr().err)
+
+
+# -- the other scripts that write folders -----------------------------------------------------------
+def test_init_weights_refuses_a_folder_that_is_not_empty(tmp_path):
+    import subprocess
+    import sys
+
+    from helpers.run_entry import ROOT
+
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "config.json").write_text("{}")
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "init_weights.py"), "--config", "tiny", "--out",
+                             str(out)], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "--overwrite" in result.stderr and "Traceback" not in result.stderr
+    assert [p.name for p in out.iterdir()] == ["config.json"] and (out / "config.json").read_text() == "{}"
+
+
+def test_train_refuses_an_out_that_holds_a_run_without_resume_or_overwrite(tmp_path, capsys):
+    from solution.train.cli import RUN_OUTPUTS, build_parser, main, refuse_or_clear_out
+
+    out = tmp_path / "run"
+    (out / "checkpoints").mkdir(parents=True)
+    (out / "loss_log.csv").write_text("epoch,loss\n0,1.0\n")
+    (out / "notes.txt").write_text("mine")
+    assert main(["--config", "tiny", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "already holds a run (checkpoints, loss_log.csv)" in err and "--resume" in err
+    assert (out / "loss_log.csv").is_file()
+    assert refuse_or_clear_out(build_parser().parse_args(["--out", str(out), "--resume"])) is None
+    assert (out / "loss_log.csv").is_file()
+    assert refuse_or_clear_out(build_parser().parse_args(["--out", str(out), "--overwrite"])) is None
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]  # only the run's own files went
+    assert "loss_log.csv" in RUN_OUTPUTS
+    assert refuse_or_clear_out(build_parser().parse_args(["--out", str(tmp_path / "new")])) is None
+
+
+def test_batches_shrink_to_what_the_budget_affords(weights, tmp_path):
+    store = PredictionStore(tmp_path / "out", [])
+    budget = Budget(seconds=100.0, reserve=10.0)
+    budget.elapsed = lambda: 0.0
+    pipeline = Pipeline(weights, store, budget, RunOptions(progress=False, batch_size=8))
+    items = list(range(30))
+    sizes = pipeline._batches("score", items)
+    assert len(next(sizes)) == 1  # a probe while unmeasured
+    budget.record("score", 0.5, 1)
+    assert [len(b) for b in sizes] == [8, 8, 8, 5]
+    budget.record("score", 39.5, 1)  # on average 20 s per sample, 30 with the margin: 3 of 90 s fit
+    assert [len(b) for b in pipeline._batches("score", items)] == [3] * 10
+    budget.record("score", 400.0, 1)  # none fits any more: the rest is one batch, which the check skips
+    assert [len(b) for b in pipeline._batches("score", items)] == [30]

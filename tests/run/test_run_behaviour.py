@@ -145,7 +145,9 @@ def test_budget_degrades_in_order():
     assert not budget.allows("image") and budget.allows("generate")
     budget.elapsed = lambda: 65.0  # 25 left: short answers 20 * 8/62 + 10 = 12.6
     assert budget.update(work, 62) == "short-answers" and budget.answer_tokens(62) == 8
-    budget.elapsed = lambda: 78.0  # 12 left: options only, 10
+    budget.elapsed = lambda: 78.0  # 12 left: scoring (10) fits, short answers for what time is left
+    assert budget.update(work, 62) == "short-answers"
+    budget.elapsed = lambda: 82.0  # 8 left: not even the scoring fits: options only
     assert budget.update(work, 62) == "options-only"
     assert not budget.allows("generate") and budget.allows("score")
     budget.elapsed = lambda: 0.0  # levels never go back down
