@@ -268,13 +268,15 @@ class BPE:
             if token_id in ignore:
                 continue
             if not 0 <= token_id < size:
-                raise ValueError(f"id must be in the range [0, vocab_size - 1]: vocab_size = {size}, id = {token_id}")
+                self.id_to_subword(token_id)  # raises youtokentome's error
             piece = decoded[token_id]
             if not pieces and piece.startswith(" "):
                 piece = piece[1:]
             pieces.append(piece)
         return "".join(pieces)
 
-    def piece(self, token_id: int) -> str:
-        """The spelling of ``token_id`` as in the model (``▁`` kept; specials: ``<UNK>`` ...)."""
+    def id_to_subword(self, token_id: int) -> str:
+        """youtokentome's ``id_to_subword``: the spelling of ``token_id`` (``▁`` kept; specials ``<UNK>`` ...)."""
+        if not 0 <= token_id < self.vocab_size:
+            raise ValueError(f"id must be in the range [0, vocab_size - 1]: vocab_size = {self.vocab_size}, id = {token_id}")
         return self._spelling[token_id]

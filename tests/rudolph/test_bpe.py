@@ -39,8 +39,11 @@ def hand(tmp_path):
 
 def test_hand_model_reads_its_sizes_and_spellings(hand):
     assert hand.vocab_size == 15
-    assert [hand.piece(i) for i in (0, 1, 2, 3)] == ["<PAD>", "<UNK>", "<BOS>", "<EOS>"]
-    assert [hand.piece(i) for i in range(4, 15)] == ["▁", "a", "b", "c", "ab", "aa", "cc", "ab", "▁ab", "▁a", "▁ab"]
+    assert [hand.id_to_subword(i) for i in (0, 1, 2, 3)] == ["<PAD>", "<UNK>", "<BOS>", "<EOS>"]
+    assert [hand.id_to_subword(i) for i in range(4, 15)] == ["▁", "a", "b", "c", "ab", "aa", "cc", "ab", "▁ab", "▁a",
+                                                             "▁ab"]
+    with pytest.raises(ValueError, match="vocab_size = 15, id = 15"):
+        hand.id_to_subword(15)
 
 
 @pytest.mark.parametrize(("text", "ids"), [
@@ -213,6 +216,7 @@ def test_hand_made_models_match_youtokentome(tmp_path):
     for path in paths:
         ours, theirs = BPE.load(path), yttm.BPE(str(path))
         assert ours.vocab_size == theirs.vocab_size()
+        assert [ours.id_to_subword(i) for i in range(ours.vocab_size)] == theirs.vocab()
         assert [ours.encode(t) for t in texts] == theirs.encode(texts, output_type=yttm.OutputType.ID), path.name
         ids = [[rng.randrange(ours.vocab_size) for _ in range(rng.randint(0, 8))] for _ in range(500)]
         assert [ours.decode(i) for i in ids] == theirs.decode(ids), path.name

@@ -72,6 +72,7 @@ def test_models_cover_the_intended_cases(models):
 def test_ids_and_decoding_identical_to_youtokentome(models, strings, name):
     ours, theirs = BPE.load(models[name]), yttm.BPE(str(models[name]))
     assert ours.vocab_size == theirs.vocab_size()
+    assert [ours.id_to_subword(i) for i in range(ours.vocab_size)] == theirs.vocab()
     assert sum(len(texts) for texts in strings.values()) >= 100_000
     for family, texts in strings.items():
         expected = theirs.encode(texts, output_type=yttm.OutputType.ID)
