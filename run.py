@@ -26,7 +26,7 @@ import sys
 import time
 import traceback
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -235,8 +235,51 @@ def execute(argv=None) -> RunOutcome:
         return _execute(args, started)
 
 
+@dataclass
+class Run:
+    """What the steps of one run share: the arguments, this process's part of the samples, and the
+    failures met once predictions.json is complete (warnings, exit 0 unless --fail-on-error)."""
+
+    args: argparse.Namespace
+    started: float
+    weights_dir: Path
+    ids: list  # every input id, in input order
+    samples: list  # this process's samples
+    device: object
+    rank: int = 0
+    world: int = 1
+    failures: list = field(default_factory=list)
+
+    @property
+    def out_dir(self) -> Path:
+        return self.args.output if self.world == 1 else self.args.output / "ranks" / f"rank{self.rank}"
+
+    def failed(self, what: str, error: BaseException | None = None, trace: bool = False) -> None:
+        self.failures.append(what)
+        detail = ":\n" + traceback.format_exc() if trace else f" ({type(error).__name__}: {error})"
+        warn(f"{what}; predictions.json keeps every answer made before it{detail}")
+
+
 def _execute(args: argparse.Namespace, started: float) -> RunOutcome:
+    parsed, weights_dir = check_arguments(args)
+    rank, world, device = start_processes(args)
+    run = Run(args, started, weights_dir, [s.id for s in parsed.samples], parsed.samples[rank::world], device,
+              rank, world)
+    store = open_output(run)
+    # From here on a complete predictions.json is on disk: a failure is a warning (exit 0) unless
+    # --fail-on-error, and every answer made so far is kept.
+    tracker = start_emissions(run)
+    stats, interrupted = answer_samples(run, store)
+    finish_output(run, store, tracker)
+    if stats is not None:
+        print_summary(stats, store, len(run.samples), time.monotonic() - started, interrupted, args.output)
+    return RunOutcome(1 if run.failures and args.fail_on_error else 0, stats, len(run.samples), interrupted)
+
+
+def check_arguments(args: argparse.Namespace):
+    """The input file, the weights and the output folder, each refused with one line (exit 2) when unusable."""
     from solution.fbc2_input import InputError, read_input
+    from solution.weights import WeightsError, resolve_weights
 
     try:
         parsed = read_input(args.input, load_images=False)
@@ -248,22 +291,18 @@ def _execute(args: argparse.Namespace, started: float) -> RunOutcome:
              "'Weights directory'), or restore it with `bash scripts/train_demo.sh`")
     if args.output.exists() and not args.output.is_dir():
         fail(f"--output {args.output} is a file, not a folder")
-
-    import torch
-
-    from solution.budget import Budget
-    from solution.pipeline import Pipeline, RunOptions
-    from solution.predictions import STATE, PredictionStore, ResumeMismatch
-    from solution.rudolph import BASELINE_TEXT_SAMPLING, DTYPES, GREEDY
-    from solution.safe_files import FileProblem
-    from solution.weights import WeightsError, load_weights, resolve_weights
-
     try:
         resolve_weights(weights_dir)
     except (WeightsError, ValueError) as e:
         fail(str(e))
     if args.overwrite:
         refuse_overwrite(args.output, {"input": args.input.parent, "weights": weights_dir})
+    return parsed, weights_dir
+
+
+def start_processes(args: argparse.Namespace):
+    """(rank, world, device): one process, or one of several under torchrun (a GPU each where there are GPUs)."""
+    import torch
 
     rank, world = distributed()
     device = pick_device(args.device)
@@ -272,109 +311,133 @@ def _execute(args: argparse.Namespace, started: float) -> RunOutcome:
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(device)
         torch.distributed.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    ids = [s.id for s in parsed.samples]
-    samples = parsed.samples[rank::world]
-    out_dir = args.output if world == 1 else args.output / "ranks" / f"rank{rank}"
+    return rank, world, device
 
-    if (out_dir / STATE).exists() and not (args.resume or args.overwrite):
-        fail(f"{out_dir} already holds a run: pass --resume to continue it or --overwrite to start over")
-    if args.overwrite and args.output.exists() and rank == 0:
+
+def open_output(run: Run):
+    """The prediction store, after --overwrite or --resume, with a complete predictions.json on disk
+    (and, with several processes, the merged one)."""
+    import torch
+
+    from solution.predictions import STATE, PredictionStore, ResumeMismatch
+    from solution.safe_files import FileProblem
+
+    args = run.args
+    if (run.out_dir / STATE).exists() and not (args.resume or args.overwrite):
+        fail(f"{run.out_dir} already holds a run: pass --resume to continue it or --overwrite to start over")
+    if args.overwrite and args.output.exists() and run.rank == 0:
         for name in ("predictions.json", STATE, "images", "ranks"):
             target = args.output / name
             shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink(missing_ok=True)
-    if world > 1:
+    if run.world > 1:
         torch.distributed.barrier()
     try:
-        marks = fingerprint(args.input, args, weights_dir)
+        marks = fingerprint(args.input, args, run.weights_dir)
     except FileProblem as e:
         fail(f"{args.input}: {e}")
-    store = PredictionStore(out_dir, [s.id for s in samples], save_every=args.save_every, fingerprint=marks)
+    store = PredictionStore(run.out_dir, [s.id for s in run.samples], save_every=args.save_every, fingerprint=marks)
     try:
         resumed = store.load_previous() if args.resume else 0
     except ResumeMismatch as e:
         fail(str(e))
     try:
         store.save()  # a complete file before anything else can go wrong
-        if world > 1:  # ... and, from every rank's file, the merged one
+        if run.world > 1:  # ... and, from every rank's file, the merged one
             torch.distributed.barrier()
-            if rank == 0:
-                merge_rank_outputs(args.output, ids, world)
+            if run.rank == 0:
+                merge_rank_outputs(args.output, run.ids, run.world)
     except FileProblem as e:
         fail(f"cannot write the output: {e}")
     if resumed:
-        print(f"resuming: {resumed} samples already have work in {out_dir}", file=sys.stderr)
+        print(f"resuming: {resumed} samples already have work in {run.out_dir}", file=sys.stderr)
+    return store
 
-    # From here on a complete predictions.json is on disk: a failure is a warning (exit 0) unless
-    # --fail-on-error, and every answer made so far is kept.
-    failures: list[str] = []
 
-    def failed(what: str, error: BaseException | None = None, trace: bool = False) -> None:
-        failures.append(what)
-        detail = ":\n" + traceback.format_exc() if trace else f" ({type(error).__name__}: {error})"
-        warn(f"{what}; predictions.json keeps every answer made before it{detail}")
+def start_emissions(run: Run):
+    """The eco2AI tracker (rank 0 only), or None; tracking that cannot start is a warning."""
+    if run.args.no_eco2ai or run.rank != 0:
+        return None
+    from solution.emissions import start_tracker
 
-    tracker = None
-    if not args.no_eco2ai and rank == 0:
-        from solution.emissions import start_tracker
+    try:
+        return start_tracker("fbc2-inference", f"run.py on {len(run.ids)} samples, weights {run.weights_dir.name}",
+                             run.args.output / "emission.csv", run.args.country)
+    except Exception as e:  # emissions are a report, never a reason to lose the run
+        warn(f"eco2AI tracking off ({e})")
+        return None
 
-        try:
-            tracker = start_tracker("fbc2-inference", f"run.py on {len(ids)} samples, weights {weights_dir.name}",
-                                    args.output / "emission.csv", args.country)
-        except Exception as e:  # emissions are a report, never a reason to lose the run
-            warn(f"eco2AI tracking off ({e})")
 
-    def on_sigterm(signum, frame):
-        raise Interrupted("SIGTERM")
+def run_options(args: argparse.Namespace):
+    from solution.pipeline import RunOptions
+    from solution.rudolph import BASELINE_TEXT_SAMPLING, GREEDY
 
-    signal.signal(signal.SIGTERM, on_sigterm)
-    budget = Budget(seconds=args.time_budget - (time.monotonic() - started))
-    dtype = DTYPES.get(args.dtype) or (torch.float16 if device.type == "cuda" else torch.float32)
-    options = RunOptions(
+    return RunOptions(
         batch_size=args.batch_size, decoding=args.decoding,
         text_only_image=args.text_only_image, options=args.options, generate_images=not args.no_images,
         max_answer_tokens=args.max_answer_tokens,
         answer_sampling=GREEDY if args.answer_sampling == "greedy" else BASELINE_TEXT_SAMPLING,
         seed=args.seed, progress=not args.no_progress)
-    interrupted, stats = None, None
-    pipeline = None
+
+
+def answer_samples(run: Run, store):
+    """Load the weights and run the pipeline within the time budget; (RunStats or None, why it was
+    interrupted or None). SIGTERM stops it with every answer kept; the final write always happens."""
+    import torch
+
+    from solution.budget import Budget
+    from solution.pipeline import Pipeline
+    from solution.rudolph import DTYPES
+    from solution.weights import load_weights
+
+    def on_sigterm(signum, frame):
+        raise Interrupted("SIGTERM")
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    args = run.args
+    budget = Budget(seconds=args.time_budget - (time.monotonic() - run.started))
+    dtype = DTYPES.get(args.dtype) or (torch.float16 if run.device.type == "cuda" else torch.float32)
+    options = run_options(args)
+    interrupted, pipeline = None, None
     try:
-        weights = load_weights(weights_dir, device=device, dtype=dtype)
-        options.batch_size = options.batch_size or choose_batch_size(weights.model, device, dtype)
+        weights = load_weights(run.weights_dir, device=run.device, dtype=dtype)
+        options.batch_size = options.batch_size or choose_batch_size(weights.model, run.device, dtype)
         torch.manual_seed(args.seed)
         pipeline = Pipeline(weights, store, budget, options)
-        stats = pipeline.run(samples)
+        pipeline.run(run.samples)
     except (Interrupted, KeyboardInterrupt) as e:
         interrupted = str(e) or type(e).__name__
     except Exception:
-        failed("the model failed", trace=True)
+        run.failed("the model failed", trace=True)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the final write must not be cut short
         try:
             store.save()
         except Exception as e:
-            failed("the final write of predictions.json failed", e)
-    if pipeline is not None and stats is None:
-        stats = pipeline.stats
+            run.failed("the final write of predictions.json failed", e)
+    return (pipeline.stats if pipeline is not None else None), interrupted
+
+
+def finish_output(run: Run, store, tracker) -> None:
+    """Report failed periodic writes, merge the ranks' outputs, stop eco2AI: each failure a warning."""
+    import torch
+
     for problem in store.save_errors[:1]:
         warn(f"{len(store.save_errors)} periodic writes failed, the first: {problem}")
-    if world > 1:
+    if run.world > 1:
         try:
             torch.distributed.barrier()
-            if rank == 0:
-                merge_rank_outputs(args.output, ids, world)
+            if run.rank == 0:
+                merge_rank_outputs(run.args.output, run.ids, run.world)
             torch.distributed.destroy_process_group()
         except Exception as e:
-            failed("merging the ranks' outputs failed", e)
+            run.failed("merging the ranks' outputs failed", e)
     if tracker is not None:
         from solution.emissions import stop_tracker
 
         try:
             stop_tracker(tracker)
         except Exception as e:
-            failed("stopping eco2AI failed", e)
-    if stats is not None:
-        print_summary(stats, store, len(samples), time.monotonic() - started, interrupted, args.output)
-    return RunOutcome(1 if failures and args.fail_on_error else 0, stats, len(samples), interrupted)
+            run.failed("stopping eco2AI failed", e)
 
 
 if __name__ == "__main__":
