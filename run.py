@@ -367,13 +367,13 @@ def start_emissions(run: Run):
         return None
 
 
-def run_options(args: argparse.Namespace):
-    from solution.pipeline import RunOptions
+def run_settings(args: argparse.Namespace):
+    from solution.pipeline import RunSettings
     from solution.rudolph import BASELINE_TEXT_SAMPLING, GREEDY
 
-    return RunOptions(
+    return RunSettings(
         batch_size=args.batch_size, decoding=args.decoding,
-        text_only_image=args.text_only_image, options=args.options, generate_images=not args.no_images,
+        text_only_image=args.text_only_image, answer_mode=args.options, generate_images=not args.no_images,
         max_answer_tokens=args.max_answer_tokens,
         answer_sampling=GREEDY if args.answer_sampling == "greedy" else BASELINE_TEXT_SAMPLING,
         seed=args.seed, progress=not args.no_progress)
@@ -396,13 +396,13 @@ def answer_samples(run: Run, store):
     args = run.args
     budget = Budget(seconds=args.time_budget - (time.monotonic() - run.started))
     dtype = DTYPES.get(args.dtype) or (torch.float16 if run.device.type == "cuda" else torch.float32)
-    options = run_options(args)
+    settings = run_settings(args)
     interrupted, pipeline = None, None
     try:
         weights = load_weights(run.weights_dir, device=run.device, dtype=dtype)
-        options.batch_size = options.batch_size or choose_batch_size(weights.model, run.device, dtype)
+        settings.batch_size = settings.batch_size or choose_batch_size(weights.model, run.device, dtype)
         torch.manual_seed(args.seed)
-        pipeline = Pipeline(weights, store, budget, options)
+        pipeline = Pipeline(weights, store, budget, settings)
         pipeline.run(run.samples)
     except (Interrupted, KeyboardInterrupt) as e:
         interrupted = str(e) or type(e).__name__

@@ -27,6 +27,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 LEVELS = ("full", "no-images", "short-answers", "options-only", "stop")
+# The one cut-off table: each kind of work runs below the level named here and stops from it on.
+STOPS_AT = {"image": "no-images", "generate": "options-only", "encode": "options-only", "score": "stop"}
 SHORT_ANSWER_TOKENS = 8
 RESERVE_SHARE, RESERVE_MIN, RESERVE_MAX = 0.05, 1.0, 60.0
 ENCODE_SHARE = 0.5
@@ -36,6 +38,13 @@ BATCH_MARGIN = 1.5  # a batch starts only if 1.5 times its measured cost fits (b
 def reserve_for(seconds: float) -> float:
     """Seconds kept back from a budget for the final write: 5 %, at least 1 s, at most 60 s."""
     return min(RESERVE_MAX, max(RESERVE_MIN, RESERVE_SHARE * seconds))
+
+
+def runs_at(kind: str, level: int) -> bool:
+    """Whether ``kind`` of work still runs at ``level`` (``STOPS_AT``)."""
+    if kind not in STOPS_AT:
+        raise ValueError(f"unknown kind of work {kind!r}; expected one of {sorted(STOPS_AT)}")
+    return level < LEVELS.index(STOPS_AT[kind])
 
 
 @dataclass
@@ -78,16 +87,15 @@ class Budget:
         self.rates[kind] = total[0] / max(total[1], 1)
 
     def estimate(self, work: Remaining, level: int, full_answer_tokens: int) -> float:
-        if level >= LEVELS.index("stop"):
-            return 0.0
-        cost = work.score * self.rates.get("score", 0.0)
-        if level < LEVELS.index("options-only"):
-            rate = self.rates.get("generate", 0.0)
-            if level >= LEVELS.index("short-answers"):
-                rate *= min(1.0, SHORT_ANSWER_TOKENS / max(full_answer_tokens, 1))
-            cost += work.generate * rate
-        if level < LEVELS.index("no-images"):
-            cost += work.image * self.rates.get("image", 0.0)
+        """Seconds the work left would take at ``level``: each kind still running there, at its rate
+        (free generation shortened from ``short-answers`` on)."""
+        cost = 0.0
+        for kind in ("score", "generate", "image"):
+            if runs_at(kind, level):
+                rate = self.rates.get(kind, 0.0)
+                if kind == "generate" and level >= LEVELS.index("short-answers"):
+                    rate *= min(1.0, SHORT_ANSWER_TOKENS / max(full_answer_tokens, 1))
+                cost += getattr(work, kind) * rate
         return cost
 
     def update(self, work: Remaining, full_answer_tokens: int) -> str:
@@ -130,13 +138,7 @@ class Budget:
         return LEVELS[self.level]
 
     def allows(self, kind: str) -> bool:
-        if kind == "image":
-            return self.level < LEVELS.index("no-images")
-        if kind in ("generate", "encode"):
-            return self.level < LEVELS.index("options-only")
-        if kind == "score":
-            return self.level < LEVELS.index("stop")
-        raise ValueError(kind)
+        return runs_at(kind, self.level)
 
     def answer_tokens(self, configured: int) -> int:
         return min(configured, SHORT_ANSWER_TOKENS) if self.level >= LEVELS.index("short-answers") else configured

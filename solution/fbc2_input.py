@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,18 +40,11 @@ class Sample:
     image_root: Path | None = None  # the folder the image must stay inside (input.json's)
     warnings: list[str] = field(default_factory=list)
 
-    @property
-    def has_image(self) -> bool:
-        return self.image is not None
-
 
 @dataclass
 class ParsedInput:
     path: Path
     samples: list[Sample]
-
-    def warning_counts(self) -> Counter:
-        return Counter(w.split(":", 1)[0] for s in self.samples for w in s.warnings)
 
 
 def read_json_file(path: Path) -> object:

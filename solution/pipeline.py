@@ -61,11 +61,13 @@ def default_decoding(device: torch.device) -> str:
 
 
 @dataclass
-class RunOptions:
+class RunSettings:
+    """The run's settings (run.py's command line)."""
+
     batch_size: int = 4
     decoding: str = "auto"  # a mode of solution.rudolph.DECODING_MODES, or "auto" (default_decoding)
     text_only_image: str = "zeros"  # "zeros" (as fine-tuned) or "generated" (the baseline)
-    options: str = "score"  # "score" the given options or "generate" freely
+    answer_mode: str = "score"  # "score" the answer choices a sample gives, or "generate" freely
     generate_images: bool = True
     max_answer_tokens: int = 0  # 0 = all right-text positions
     answer_sampling: Sampling = GREEDY
@@ -83,12 +85,12 @@ class RunStats:
     levels: list = field(default_factory=list)
 
 
-def option_candidates(sample: Sample) -> list[tuple[str, str]]:
-    """Options of the last text item that carries at least two, else none."""
+def answer_choices(sample: Sample) -> list[tuple[str, str]]:
+    """The answer choices (``a) ...; b) ...``) of the last text item that carries at least two, else none."""
     for text in reversed(sample.texts):
-        options = parse_options(text)
-        if len(options) >= 2:
-            return options
+        choices = parse_options(text)
+        if len(choices) >= 2:
+            return choices
     return []
 
 
@@ -147,34 +149,34 @@ FAILURE_CONSEQUENCE = {"prepare": "it keeps its placeholder answer", "answer": "
 
 
 class Pipeline:
-    def __init__(self, weights: Weights, store: PredictionStore, budget: Budget, options: RunOptions):
-        self.w, self.store, self.budget, self.opt = weights, store, budget, options
-        self.model, self.tok, self.vqgan = weights.model, weights.tokenizer, weights.vqgan
-        self.c = self.model.config
+    def __init__(self, weights: Weights, store: PredictionStore, budget: Budget, settings: RunSettings):
+        self.weights, self.store, self.budget, self.settings = weights, store, budget, settings
+        self.model, self.tokenizer, self.vqgan = weights.model, weights.tokenizer, weights.vqgan
+        self.config = self.model.config
         self.device = self.model.text_embeddings.weight.device
         self.stats = RunStats()
         self.image_ids: dict[str, torch.Tensor] = {}  # VQGAN codes of input images
         self.generated_ids: dict[str, torch.Tensor] = {}  # generated codes of text-only samples
-        self.options: dict[str, list[tuple[str, str]]] = {}
+        self.choices: dict[str, list[tuple[str, str]]] = {}  # a sample's answer choices
         self.left: dict[str, torch.Tensor] = {}
         self.todo = Remaining()  # work left, kept up to date batch by batch (never recounted)
         self.failures = 0
-        self.decoding = default_decoding(self.device) if options.decoding == "auto" else options.decoding
+        self.decoding = default_decoding(self.device) if settings.decoding == "auto" else settings.decoding
         # The static KV cache (and CUDA graphs) live as long as the run; option scoring reuses the cache.
-        self.engine = DecodeEngine.for_decoding(self.model, options.batch_size, self.decoding)
+        self.engine = DecodeEngine.for_decoding(self.model, settings.batch_size, self.decoding)
 
     # -- helpers ------------------------------------------------------------------------------
     def _generator(self, phase: str, ids: list[str]) -> torch.Generator:
-        seed = zlib.crc32(f"{self.opt.seed}:{phase}:{ids[0]}".encode("utf-8", "surrogatepass"))
+        seed = zlib.crc32(f"{self.settings.seed}:{phase}:{ids[0]}".encode("utf-8", "surrogatepass"))
         return torch.Generator(device=self.device).manual_seed(seed)
 
     def _bar(self, phase: str, total: int):
         """A tqdm bar on a terminal, a line every ``progress_every`` seconds otherwise."""
-        if not self.opt.progress or total == 0:
+        if not self.settings.progress or total == 0:
             return _NoProgress()
         if sys.stderr.isatty():
             return tqdm(total=total, desc=f"{phase:<7}", unit="sample", dynamic_ncols=True, file=sys.stderr)
-        return LineProgress(phase, total, self.opt.progress_every)
+        return LineProgress(phase, total, self.settings.progress_every)
 
     def _failed(self, phase: str, s: Sample, error: BaseException) -> None:
         """One sample's failure: a warning on it (the summary counts them), printed for the first few."""
@@ -207,8 +209,8 @@ class Pipeline:
 
     @property
     def full_answer_tokens(self) -> int:
-        room = self.c.r_text_seq_length - 2
-        return min(self.opt.max_answer_tokens, room) if self.opt.max_answer_tokens else room
+        room = self.config.r_text_seq_length - 2
+        return min(self.settings.max_answer_tokens, room) if self.settings.max_answer_tokens else room
 
     def _batches(self, kind: str, items: list):
         """Batches of ``kind`` sized to the budget: a single sample while its cost is unmeasured (an
@@ -217,7 +219,7 @@ class Pipeline:
         i = 0
         while i < len(items):
             affordable = self.budget.affordable(kind)
-            size = 1 if affordable is None else min(self.opt.batch_size, affordable) or len(items) - i
+            size = 1 if affordable is None else min(self.settings.batch_size, affordable) or len(items) - i
             yield items[i:i + size]
             i += size
 
@@ -232,7 +234,7 @@ class Pipeline:
     def _count_todo(self, samples: list[Sample], image_samples: list[Sample]) -> None:
         """The counters, set once per run (each batch then lowers them)."""
         answer = [s for s in samples if not self.store.is_done("answer", s.id)]
-        scored = sum(1 for s in answer if self.options.get(s.id))
+        scored = sum(1 for s in answer if self.choices.get(s.id))
         self.todo = Remaining(generate=len(answer) - scored, score=scored,
                               image=sum(1 for s in image_samples if not self.store.is_done("image", s.id)))
 
@@ -246,9 +248,9 @@ class Pipeline:
                 self._check_budget()  # records the fall to 'stop'
                 break
             try:
-                self.left[s.id] = self.tok.encode_left(without_surrogates(s.text), self.c.l_text_seq_length)
-                if self.opt.options == "score":
-                    self.options[s.id] = option_candidates(s)
+                self.left[s.id] = self.tokenizer.encode_left(without_surrogates(s.text), self.config.l_text_seq_length)
+                if self.settings.answer_mode == "score":
+                    self.choices[s.id] = answer_choices(s)
             except Exception as e:
                 self.left.pop(s.id, None)
                 self._failed("prepare", s, e)
@@ -259,7 +261,7 @@ class Pipeline:
     def _read_image(self, s: Sample) -> torch.Tensor | None:
         img = s.image if s.image is not None else read_sample_image(Path(s.image_path), s.image_path, s, s.image_root)
         s.image = None  # not kept in memory
-        return None if img is None else prepare_image(img, self.w.image_size)
+        return None if img is None else prepare_image(img, self.weights.image_size)
 
     def _encode_batch(self, batch: list[Sample]) -> None:
         tensors, ok = [], []
@@ -300,17 +302,17 @@ class Pipeline:
     def _image_block(self, s: Sample) -> torch.Tensor:
         if s.id in self.image_ids:
             return self.image_ids[s.id]
-        if self.opt.text_only_image == "generated" and s.id in self.generated_ids:
+        if self.settings.text_only_image == "generated" and s.id in self.generated_ids:
             return self.generated_ids[s.id]
-        return torch.zeros(self.c.image_seq_length, dtype=torch.long)
+        return torch.zeros(self.config.image_seq_length, dtype=torch.long)
 
     def answer(self, samples: list[Sample]) -> None:
         todo = [s for s in samples if not self.store.is_done("answer", s.id)]
-        todo.sort(key=lambda s: (bool(self.options.get(s.id)), int((self.left[s.id] != 0).sum())))
+        todo.sort(key=lambda s: (bool(self.choices.get(s.id)), int((self.left[s.id] != 0).sum())))
         answered = lambda s: self.store.is_done("answer", s.id)  # noqa: E731
         with self._bar("answer", len(todo)) as bar:
             for kind in ("score", "generate"):
-                group = [s for s in todo if bool(self.options.get(s.id)) == (kind == "score")]
+                group = [s for s in todo if bool(self.choices.get(s.id)) == (kind == "score")]
                 work = self._score_batch if kind == "score" else self._generate_batch
                 for batch in self._batches(kind, group):
                     self._check_budget()
@@ -333,8 +335,8 @@ class Pipeline:
         left, image = self._batch_inputs(batch)
         rights, owner = [], []
         for row, s in enumerate(batch):
-            for _, text in self.options[s.id]:
-                rights.append(self.tok.encode_right(text, self.c.r_text_seq_length))
+            for _, text in self.choices[s.id]:
+                rights.append(self.tokenizer.encode_right(text, self.config.r_text_seq_length))
                 owner.append(row)
         total, count = score_right_texts(self.model, left, image, torch.stack(rights).to(self.device),
                                          torch.tensor(owner, device=self.device),
@@ -342,25 +344,25 @@ class Pipeline:
         mean = (total / count.clamp(min=1)).cpu()
         start = 0
         for s in batch:
-            options = self.options[s.id]
-            best = int(mean[start:start + len(options)].argmax())
-            letter, text = options[best]
+            choices = self.choices[s.id]
+            best = int(mean[start:start + len(choices)].argmax())
+            letter, text = choices[best]
             self.store.set_text(s.id, f"{letter}) {text}")
-            start += len(options)
+            start += len(choices)
 
     def _generate_batch(self, batch: list[Sample]) -> None:
         left, image = self._batch_inputs(batch)
-        prefix = self.tok.right_prefix().to(self.device).expand(len(batch), -1)
-        out = generate_right_text(self.model, left, image, prefix, self.opt.answer_sampling,
+        prefix = self.tokenizer.right_prefix().to(self.device).expand(len(batch), -1)
+        out = generate_right_text(self.model, left, image, prefix, self.settings.answer_sampling,
                                   max_new_tokens=self.budget.answer_tokens(self.full_answer_tokens),
                                   generator=self._generator("answer", [s.id for s in batch]),
                                   decoding=self.decoding, engine=self.engine)
         for s, ids in zip(batch, out, strict=True):
-            self.store.set_text(s.id, self.tok.decode(ids))
+            self.store.set_text(s.id, self.tokenizer.decode(ids))
 
     def _image_batch(self, batch: list[Sample]) -> None:
         left = torch.stack([self.left[s.id] for s in batch]).to(self.device)
-        codes = generate_image_tokens(self.model, left, self.opt.image_sampling,
+        codes = generate_image_tokens(self.model, left, self.settings.image_sampling,
                                       generator=self._generator("image", [s.id for s in batch]),
                                       decoding=self.decoding, engine=self.engine)
         pictures = torch.cat([self.vqgan.decode(codes[i:i + VQGAN_CHUNK]) for i in range(0, len(batch), VQGAN_CHUNK)])
@@ -410,12 +412,12 @@ class Pipeline:
                                            self.store.dir)) for s in batch]
             found = [(s, img) for s, img in found if img is not None]  # unreadable: answered with zeros
             if found:
-                pictures = torch.stack([prepare_image(img, self.w.image_size) for _, img in found])
+                pictures = torch.stack([prepare_image(img, self.weights.image_size) for _, img in found])
                 codes = self.vqgan.encode(pictures.to(self.device))
                 for (s, _), code in zip(found, codes, strict=True):
                     self.generated_ids[s.id] = code.cpu()
 
-        for batch in batches(todo, self.opt.batch_size):
+        for batch in batches(todo, self.settings.batch_size):
             if self.budget.out_of_time():
                 break
             self._isolated("encode", batch, work, lambda s: s.id in self.generated_ids)
@@ -439,9 +441,9 @@ class Pipeline:
     def _phases(self, samples: list[Sample]) -> None:
         self.encode_images(samples)
         text_only = [s for s in samples if s.id not in self.image_ids and not s.image_path]
-        wants_images = text_only if self.opt.generate_images else []
+        wants_images = text_only if self.settings.generate_images else []
         self._count_todo(samples, wants_images)
-        if self.opt.text_only_image == "generated":
+        if self.settings.text_only_image == "generated":
             self.generate_images(wants_images)
             self.recover_generated_codes(wants_images)
             self.answer(samples)

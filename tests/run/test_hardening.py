@@ -12,7 +12,7 @@ from PIL import Image
 from solution.budget import Budget, Remaining, reserve_for
 from solution.data.options import parse_options
 from solution.fbc2_input import InputError, read_input
-from solution.pipeline import Pipeline, RunOptions
+from solution.pipeline import Pipeline, RunSettings
 from solution.predictions import PredictionStore, ResumeMismatch
 
 
@@ -158,7 +158,7 @@ def test_a_failing_sample_costs_only_itself_in_every_phase(tmp_path, weights, mo
     monkeypatch.setattr(pipeline_module, "score_right_texts", score)
     parsed = read_input(path, load_images=False).samples
     store = PredictionStore(tmp_path / "out", [s.id for s in parsed])
-    pipeline = Pipeline(weights, store, Budget(seconds=600), RunOptions(progress=False, batch_size=4))
+    pipeline = Pipeline(weights, store, Budget(seconds=600), RunSettings(progress=False, batch_size=4))
     lefts["t2"] = real_left("Вопрос номер 2?", weights.model.config.l_text_seq_length)
     lefts["o3"] = real_left("выбор 3: a) да; b) нет", weights.model.config.l_text_seq_length)
     stats = pipeline.run(parsed)
@@ -217,7 +217,7 @@ def test_budget_counters_are_kept_not_recounted(tmp_path, weights, monkeypatch):
     lookups = []
     real_is_done = store.is_done
     monkeypatch.setattr(store, "is_done", lambda phase, i: lookups.append(i) or real_is_done(phase, i))
-    Pipeline(weights, store, budget, RunOptions(progress=False, batch_size=4, max_answer_tokens=2)).run(parsed)
+    Pipeline(weights, store, budget, RunSettings(progress=False, batch_size=4, max_answer_tokens=2)).run(parsed)
     # Every batch is checked; each kind starts with a one-sample probe: encode 1+4+3, score 1+4+4+3,
     # generate 1+4+4+4+4+3, image 1+4+4+4+4+4+3.
     assert len(seen) == 3 + 4 + 6 + 7
@@ -235,7 +235,7 @@ def test_encoding_stops_when_the_budget_runs_out(tmp_path, weights):
     store = PredictionStore(tmp_path / "out", [s.id for s in parsed])
     budget = Budget(seconds=100, reserve=1)
     budget.record("encode", 60.0, 1)  # measured: 60 s per image, beyond its share of the budget
-    pipeline = Pipeline(weights, store, budget, RunOptions(progress=False, batch_size=4, generate_images=False))
+    pipeline = Pipeline(weights, store, budget, RunSettings(progress=False, batch_size=4, generate_images=False))
     pipeline.run(parsed)
     assert pipeline.image_ids == {} and budget.name == "full"  # nothing else to degrade: encoding is capped
     assert all("not encoded: no time budget left for it" in s.warnings for s in parsed)
@@ -421,7 +421,7 @@ def test_batches_shrink_to_what_the_budget_affords(weights, tmp_path):
     store = PredictionStore(tmp_path / "out", [])
     budget = Budget(seconds=100.0, reserve=10.0)
     budget.elapsed = lambda: 0.0
-    pipeline = Pipeline(weights, store, budget, RunOptions(progress=False, batch_size=8))
+    pipeline = Pipeline(weights, store, budget, RunSettings(progress=False, batch_size=8))
     items = list(range(30))
     sizes = pipeline._batches("score", items)
     assert len(next(sizes)) == 1  # a probe while unmeasured

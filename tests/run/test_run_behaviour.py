@@ -13,7 +13,7 @@ from helpers.run_entry import ROOT, network_cut_available, read_predictions, wri
 
 from solution.budget import LEVELS, Budget, Remaining
 from solution.fbc2_input import read_input
-from solution.pipeline import Pipeline, RunOptions
+from solution.pipeline import Pipeline, RunSettings
 from solution.predictions import PredictionStore
 
 SAMPLE_INPUT = ROOT / "sample_input" / "input.json"
@@ -172,7 +172,7 @@ def test_option_scoring_picks_the_planted_best_option(tmp_path, tiny_weights):
                                          "q2": [{"type": "text", "content": "варианты: a) синий; b) красный"}]})
     samples = read_input(path).samples
     store = PredictionStore(tmp_path / "out", [s.id for s in samples])
-    Pipeline(weights, store, Budget(seconds=600), RunOptions(progress=False, generate_images=False)).run(samples)
+    Pipeline(weights, store, Budget(seconds=600), RunSettings(progress=False, generate_images=False)).run(samples)
     assert store.texts == {"q": "b) синий", "q2": "a) синий"}
 
 
@@ -204,7 +204,7 @@ def test_generated_mode_resume_recovers_image_codes(tmp_path, tiny_weights):
     weights = load_weights(tiny_weights)
     path = write_input(tmp_path / "in", {"t": [{"type": "text", "content": "Нарисуй красный круг."}]})
     samples = read_input(path).samples
-    options = RunOptions(progress=False, text_only_image="generated")
+    options = RunSettings(progress=False, text_only_image="generated")
     first = PredictionStore(tmp_path / "out", ["t"])
     interrupted = Pipeline(weights, first, Budget(seconds=600), options)
     interrupted.prepare(samples)
