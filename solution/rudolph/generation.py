@@ -88,19 +88,25 @@ class StaticStep:
         self.logits: torch.Tensor | None = None
         self.graph = None
 
+    @property
+    def safe_position(self) -> int:
+        """The part's last position: a slot no query reads before a step writes it, where warm-up and
+        capture may write."""
+        return self.model.config.parts[self.part][1] - 1
+
     def _run(self) -> None:
         self.logits = self.step_fn(self.tokens, self.pos, self.cache, self.part)
         self.pos.add_(1)
 
     def capture(self, backend=None) -> None:
-        """Record the step as a CUDA graph (optionally pinned to one attention kernel). Warm-up and
-        capture write into the part's last slot, which no query reads before the step writes it."""
+        """Record the step as a CUDA graph (optionally pinned to one attention kernel); warm-up and
+        capture write at ``safe_position``."""
         from contextlib import nullcontext
 
         from torch.nn.attention import sdpa_kernel
 
         pin = sdpa_kernel([backend]) if backend is not None else nullcontext()
-        safe = self.model.config.parts[self.part][1] - 1
+        safe = self.safe_position
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream), pin:
@@ -172,15 +178,18 @@ class DecodeEngine:
 
     def _fastest_backend(self, step: StaticStep):
         """Capture the step with each attention kernel and keep the fastest (measured, not assumed)."""
+        def replay(times: int) -> None:
+            for _ in range(times):
+                step.pos.fill_(step.safe_position)  # each replay advances pos: start it again where it may write
+                step.graph.replay()
+
         for name, backend in _sdpa_backends().items():
             try:
                 step.capture(backend)
-                for _ in range(3):
-                    step.graph.replay()
+                replay(3)
                 torch.cuda.synchronize()
                 t0 = time.perf_counter()
-                for _ in range(10):
-                    step.graph.replay()
+                replay(10)
                 torch.cuda.synchronize()
                 self.backend_ms[name] = (time.perf_counter() - t0) * 100  # ms per step
             except Exception:  # noqa: BLE001 - a kernel that cannot run these shapes is not a candidate
