@@ -16,6 +16,7 @@ each layer gets and what the cache returns as keys and values:
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -318,12 +319,14 @@ def _init_weights(module: nn.Module) -> None:
 
 def build_model(params, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> Rudolph:
     """A RUDOLPH with random weights from official-style params (a dict, registry name or config),
-    made directly on ``device`` in ``dtype`` (2.7B in fp16 on a GPU needs no fp32 copy on the host)."""
+    made directly on ``device`` in ``dtype`` (2.7B in fp16 on a GPU needs no fp32 copy on the host).
+    Without ``device`` the surrounding default device is used (``with torch.device("meta")`` builds
+    shapes only)."""
     previous = torch.get_default_dtype()
     if dtype is not None:
         torch.set_default_dtype(dtype)
     try:
-        with torch.device(device or "cpu"):
+        with torch.device(device) if device is not None else contextlib.nullcontext():
             return Rudolph(get_config(params))
     finally:
         torch.set_default_dtype(previous)
