@@ -31,9 +31,10 @@ from solution.train.vqgan_training import (  # noqa: E402
     evaluate,
     gumbel_tau,
     reconstruct,
+    save_vqgan_dir,
     vqgan_loss,
 )
-from solution.vqgan import build_vqgan, save_vqgan_dir  # noqa: E402
+from solution.vqgan import build_vqgan  # noqa: E402
 
 IMAGE_TASKS = ["ImageGeneration", "ImageCaptioning", "VisualQA", "TRitW"]
 

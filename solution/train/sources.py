@@ -15,8 +15,7 @@ import torch
 
 from solution.rudolph import CONFIGS, Rudolph, build_model, get_config
 from solution.rudolph.tokenizer import Tokenizer
-from solution.vqgan import VQGAN, find_vqgan_file, load_vqgan
-from solution.vqgan import resolve_vqgan_config as read_vqgan_config
+from solution.vqgan import VQGAN, find_vqgan_file, load_vqgan, resolve_vqgan_config
 from solution.weights import check_compatible, load_weights
 
 
@@ -40,6 +39,10 @@ def config_name(params: dict) -> str:
         if get_config(known).to_params() == params:
             return name
     return f"{params['num_layers']}x{params['hidden_size']}"
+
+
+def read_vqgan_config(value: str | Path | dict | None, vqgan_dir: Path | None) -> dict:
+    return resolve_vqgan_config(value, vqgan_dir)  # the rules live in solution.vqgan.directory
 
 
 def load_sources(weights: Path | None = None, config: str | None = None, bpe: Path | None = None,

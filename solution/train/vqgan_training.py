@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from solution.vqgan import VQGAN
+from solution.vqgan import VQGAN, save_vqgan_dir  # noqa: F401  (save_vqgan_dir: solution.vqgan owns it)
 
 
 def quantize_argmax_st(scores: torch.Tensor, tau: float) -> torch.Tensor:
