@@ -229,7 +229,7 @@ class Rudolph(nn.Module):
         self.r_text_pos_embeddings = nn.Embedding(c.r_text_seq_length + 1, h)
         self.image_row_embeddings = nn.Embedding(c.image_tokens_per_dim, h)
         self.image_col_embeddings = nn.Embedding(c.image_tokens_per_dim, h)
-        self.embedding_dropout = nn.Dropout(c.embedding_dropout_prob)  # training only, no weights
+        self.embedding_dropout = c.embedding_dropout_prob  # training only (a number, as attention_dropout)
         self.transformer = SparseTransformer(c)
         self.to_logits = nn.Sequential(nn.LayerNorm(h, eps=LAYERNORM_EPS), nn.Linear(h, c.text_vocab + c.image_vocab))
         self.apply(_init_weights)
@@ -253,7 +253,7 @@ class Rudolph(nn.Module):
         embed = {"left": self._embed_left, "image": self._embed_image, "right": self._embed_right}[part]
         x = embed(ids, pos)
         x = x * 0.1 + x.detach() * 0.9  # identity forward; embedding gradients scaled to 10%
-        return self.embedding_dropout(x)
+        return F.dropout(x, self.embedding_dropout, self.training) if self.embedding_dropout else x
 
     def embed(self, input_ids: torch.Tensor, start: int = 0) -> torch.Tensor:
         """Embeddings of tokens at absolute positions ``[start, start + n)``, across part borders."""
