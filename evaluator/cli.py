@@ -168,14 +168,14 @@ def _co2_of(path: str) -> dict:
 
 
 def run_score(args) -> int:
-    from evaluator import fbc2_files as files
     from evaluator.provenance import provenance
     from evaluator.report_text import render_score
-    from evaluator.scoring import load_reference, score_files
+    from evaluator.scoring import load_submission, score_predictions
 
     registry = _registry(args)
-    report = score_files(args.ground_truth, args.predictions, args.task_ids, input_path=args.input,
-                         registry=registry, options=_options(args))
+    reference, predictions = load_submission(args.ground_truth, args.predictions, args.task_ids, args.input, registry)
+    predictions_dir = os.path.dirname(os.path.abspath(args.predictions))
+    report = score_predictions(reference, predictions, predictions_dir, registry=registry, options=_options(args))
     if args.emissions:
         report["co2"] = _co2_of(args.emissions)
     report["provenance"] = provenance({"ground_truth": args.ground_truth, "predictions": args.predictions,
@@ -189,9 +189,8 @@ def run_score(args) -> int:
     if args.html:
         from evaluator.report_html import add_team, build_gallery, render_score_html
 
-        gallery = build_gallery(load_reference(args.ground_truth, args.task_ids, args.input, registry), registry)
-        add_team(gallery, "prediction", files.load_json(args.predictions, "predictions"),
-                 os.path.dirname(os.path.abspath(args.predictions)))
+        gallery = build_gallery(reference, registry)
+        add_team(gallery, "prediction", predictions, predictions_dir)
         _write(args.html, render_score_html(report, gallery))
     problems = report["problems"]["missing"] + report["problems"]["malformed"]
     if args.strict and problems:
@@ -201,13 +200,13 @@ def run_score(args) -> int:
 
 
 def run_leaderboard(args) -> int:
-    from evaluator.leaderboard import build_leaderboard, render_csv, render_markdown, render_terminal
+    from evaluator.leaderboard import rank_teams, render_csv, render_markdown, render_terminal
     from evaluator.provenance import provenance
     from evaluator.scoring import load_reference
 
     registry = _registry(args)
-    board = build_leaderboard(args.ground_truth, args.task_ids, args.directories, input_path=args.input,
-                              registry=registry, options=_options(args), baseline=args.baseline)
+    reference = load_reference(args.ground_truth, args.task_ids, args.input, registry)  # once for every team
+    board = rank_teams(reference, args.directories, registry=registry, options=_options(args), baseline=args.baseline)
     board["provenance"] = provenance({"ground_truth": args.ground_truth, "task_ids": args.task_ids,
                                       "input": args.input, "tasks": args.tasks})
     board["provenance"]["teams"] = [{"team": e["team"], "directory": e["directory"]} for e in board["entries"]]
@@ -228,7 +227,6 @@ def run_leaderboard(args) -> int:
     if args.html:
         from evaluator.report_html import leaderboard_gallery, render_leaderboard_html
 
-        reference = load_reference(args.ground_truth, args.task_ids, args.input, registry)
         try:
             _write(args.html, render_leaderboard_html(board, leaderboard_gallery(board, reference, registry)))
         except InputError as error:

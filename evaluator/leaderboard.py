@@ -28,7 +28,7 @@ from evaluator.co2 import target_value_co2
 from evaluator.fbc2_files import InputError
 from evaluator.report_text import fmt_grams, fmt_score, table
 from evaluator.safe_read import MAX_NAME_BYTES, MAX_NAME_CHARS, clean_text, read_inside, shown
-from evaluator.scoring import load_reference, score_predictions
+from evaluator.scoring import Reference, load_reference, score_predictions
 
 
 def folder_label(directory: str) -> str:
@@ -138,8 +138,17 @@ def build_leaderboard(ground_truth: str, task_ids: str, directories: list[str], 
     from evaluator.tasks import load_registry
 
     registry = registry or load_registry()
-    baseline = registry.baseline_integral if baseline is None else baseline
     reference = load_reference(ground_truth, task_ids, input_path, registry)
+    return rank_teams(reference, directories, registry=registry, options=options, baseline=baseline)
+
+
+def rank_teams(reference: Reference, directories: list[str], *, registry=None, options=None,
+               baseline: float | None = None) -> dict:
+    """Score every directory against the once-loaded ``reference`` and rank them; a team never raises."""
+    from evaluator.tasks import load_registry
+
+    registry = registry or load_registry()
+    baseline = registry.baseline_integral if baseline is None else baseline
     entries = []
     show_progress = options is None or options.progress
     if show_progress and len(directories) > 1:

@@ -1,7 +1,8 @@
 """The official FBC2 per-sample metrics, quirks included (see shared/spec/metrics.md).
 
-Every function takes the raw predicted string and the list of acceptable gold answers and returns
-the best value over the gold answers, in [0, 1]:
+Every function has one signature, ``(prediction, golds, synonyms=None) -> float``: the raw predicted
+string, the list of acceptable gold answers and an optional synonym source (only METEOR uses it;
+the others accept and ignore it). It returns the best value over the gold answers, in [0, 1]:
 
 - `textqa_f1`     TextQA: token F1 on normalised words, with the letter fallback;
 - `mathqa_exact`  MathQA: exact match on normalised text (keeps "-"), with the letter fallback;
@@ -56,7 +57,7 @@ def _with_letter_fallback(prediction: str, golds: list[str], score_one: Callable
     return best
 
 
-def textqa_f1(prediction: str, golds: list[str]) -> float:
+def textqa_f1(prediction: str, golds: list[str], synonyms: SynonymSource | None = None) -> float:
     """Official TextQA score of one sample: best token F1 over golds, with the letter fallback."""
     if not golds:
         return 0.0
@@ -72,7 +73,7 @@ def exact_match(gold: str, prediction: str) -> float:
     return float(normalize_answer(gold, keep_hyphen=True) == normalize_answer(prediction, keep_hyphen=True))
 
 
-def mathqa_exact(prediction: str, golds: list[str]) -> float:
+def mathqa_exact(prediction: str, golds: list[str], synonyms: SynonymSource | None = None) -> float:
     """Official MathQA score of one sample: exact match against any gold, with the letter fallback."""
     if not golds:
         return 0.0
@@ -103,7 +104,7 @@ def one_minus_ned(gold: str, prediction: str) -> float:
     return 1.0 - levenshtein(prediction, gold) / max(len(prediction), len(gold))
 
 
-def tritw_ned(prediction: str, golds: list[str]) -> float:
+def tritw_ned(prediction: str, golds: list[str], synonyms: SynonymSource | None = None) -> float:
     """Official TRitW score of one sample: best 1 - NED over golds."""
     if not golds:
         return 0.0
@@ -157,7 +158,9 @@ def vqa_meteor(prediction: str, golds: list[str], synonyms: SynonymSource | None
     return max([0.0] + [meteor_one(gold, prediction, synonyms) for gold in golds])
 
 
-TEXT_METRICS: dict[str, Callable[..., float]] = {
+TextMetricFunction = Callable[[str, list[str], SynonymSource | None], float]
+
+TEXT_METRICS: dict[str, TextMetricFunction] = {
     "textqa_f1": textqa_f1,
     "mathqa_exact": mathqa_exact,
     "tritw_ned": tritw_ned,

@@ -47,6 +47,7 @@ from PIL import Image
 from torch import nn
 
 from evaluator.weights import WeightsMismatch, WeightsMissing
+from solution.checkpoint_files import compare_state_dict
 from solution.rudolph.bpe import BPE, without_lone_surrogates
 
 __all__ = [
@@ -428,14 +429,9 @@ def read_state_dict(path: str, what: str) -> dict:
 
 def check_state_dict(model: nn.Module, state: dict, what: str) -> None:
     """Raise WeightsMismatch listing missing keys, unexpected keys and shape differences."""
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    shapes = [
-        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}"
-        for k, v in expected.items()
-        if k in state and tuple(state[k].shape) != tuple(v.shape)
-    ]
+    diff = compare_state_dict(model.state_dict(), state)
+    missing, unexpected = diff.missing, diff.unexpected
+    shapes = [f"{k}: checkpoint {ours} vs model {theirs}" for k, ours, theirs in diff.wrong_shape]
     problems = []
     if missing:
         problems.append(f"missing keys ({len(missing)}): {', '.join(missing)}")

@@ -12,7 +12,7 @@ from evaluator.context import ScoreOptions, ScoringContext
 from evaluator.sanity import SuspectedMistake, check_ground_truth, check_ids, check_swapped
 from evaluator.stderr import METHOD as STDERR_METHOD
 from evaluator.stderr import bootstrap_stderr, combined_stderr, sample_values
-from evaluator.task_metrics import TASK_METRICS
+from evaluator.task_metrics import TASK_METRICS, TaskData, resolve_task
 from evaluator.tasks import Registry, load_registry
 from evaluator.weights import WeightsMissing
 
@@ -25,6 +25,16 @@ DIFFERENCES_FROM_OFFICIAL = [
     "VisualQA's numeric rule takes the first token that parses as a number (the official code uses NLTK's "
     "English POS tagger to find it).",
 ]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The files every submission is scored against, loaded once."""
+    ground_truth: dict
+    task_ids: dict
+    inputs: dict | None
+    ground_truth_dir: str
+    input_dir: str | None
 
 
 def _synonym_source(path: str | None):
@@ -44,14 +54,21 @@ def score_loaded(ground_truth: dict, predictions: dict, task_ids: dict[str, int]
                  registry: Registry | None = None, options: ScoreOptions | None = None) -> dict:
     """Score already-loaded FBC2 objects (see `score_files` for the paths version)."""
     registry = registry or load_registry()
-    options = options or ScoreOptions()
     check_ground_truth(ground_truth, task_ids, registry)
+    reference = Reference(ground_truth, task_ids, inputs, ground_truth_dir, input_dir)
+    return _score(reference, predictions, predictions_dir, registry, options or ScoreOptions())
+
+
+def _score(reference: Reference, predictions: dict, predictions_dir: str, registry: Registry,
+           options: ScoreOptions) -> dict:
+    """Score one submission against a reference whose ground truth is already checked."""
+    ground_truth, task_ids = reference.ground_truth, reference.task_ids
     check_swapped(ground_truth, predictions, task_ids, registry)
     early_warnings: list[str] = []
     check_ids(ground_truth, predictions, task_ids, registry, options.allow_id_mismatch, early_warnings)
     synonyms, synonym_status = _synonym_source(options.ruwordnet)
-    ctx = ScoringContext(ground_truth, predictions, inputs, ground_truth_dir, predictions_dir, input_dir,
-                         options=options, synonyms=synonyms, warnings=early_warnings)
+    ctx = ScoringContext(ground_truth, predictions, reference.inputs, reference.ground_truth_dir, predictions_dir,
+                         reference.input_dir, options=options, synonyms=synonyms, warnings=early_warnings)
 
     known_task_ids = registry.by_id()
     ids_by_task: dict[int, list[str]] = {task.id: [] for task in registry.tasks}
@@ -85,7 +102,9 @@ def score_loaded(ground_truth: dict, predictions: dict, task_ids: dict[str, int]
         elif task.metric is None:
             entry["not_computed"].append("metric not set for this hidden task (set it in a --tasks file)")
         else:
-            result = TASK_METRICS[task.metric].score(task, sample_ids, ctx)
+            metric = TASK_METRICS[task.metric]
+            data = resolve_task(task, sample_ids, metric.output, ctx)
+            result = metric.score(data, ctx)
             entry["score"] = result.score
             entry["components"] = result.components
             entry["per_sample"] = result.per_sample
@@ -95,8 +114,8 @@ def score_loaded(ground_truth: dict, predictions: dict, task_ids: dict[str, int]
             if entry["stderr"] is None and result.score is not None:
                 entry["stderr_note"] = ("FID is a statistic of the whole image set" if values is None
                                         else "fewer than 2 samples")
-            if task.extras and options.extras:
-                extras[task.name] = _extras_for(task, sample_ids, ctx)
+            if task.extras and options.extras and metric.output == "text":
+                extras[task.name] = _extras_for(data)
         task_problems = ctx.problems[problems_before:]
         entry["missing"] = sum(p.kind == files.MISSING for p in task_problems)
         entry["malformed"] = len({p.sample_id for p in task_problems if p.kind != files.MISSING})
@@ -169,27 +188,11 @@ def _integral_note(partial: bool, absent: list[str]) -> str:
     return "; ".join(notes) or "complete"
 
 
-def _extras_for(task, sample_ids, ctx) -> dict:
-    from evaluator.context import ScoringContext
+def _extras_for(data: TaskData) -> dict:
+    """The non-official caption measures over a text task's resolved predictions (missing = "")."""
     from evaluator.extras import caption_extras
 
-    quiet = ScoringContext(ctx.ground_truth, ctx.predictions, None, ".", ".", None)  # problems already counted
-    pairs = []
-    for sample_id in sample_ids:
-        golds = files.gold_answers(ctx.ground_truth.get(sample_id))
-        if golds:
-            pairs.append((quiet.text_prediction(task.name, sample_id) or "", golds))
-    return caption_extras(pairs)
-
-
-@dataclass(frozen=True)
-class Reference:
-    """The files every submission is scored against, loaded once."""
-    ground_truth: dict
-    task_ids: dict
-    inputs: dict | None
-    ground_truth_dir: str
-    input_dir: str | None
+    return caption_extras([(data.predictions[sid] or "", data.golds[sid]) for sid in data.sample_ids if data.golds[sid]])
 
 
 def load_reference(ground_truth_path: str, task_ids_path: str, input_path: str | None = None,
@@ -222,17 +225,24 @@ def same_file(a: str, b: str) -> bool:
 
 def score_predictions(reference: Reference, predictions: dict, predictions_dir: str, *,
                       registry: Registry | None = None, options: ScoreOptions | None = None) -> dict:
-    return score_loaded(reference.ground_truth, predictions, reference.task_ids, inputs=reference.inputs,
-                        ground_truth_dir=reference.ground_truth_dir, predictions_dir=predictions_dir,
-                        input_dir=reference.input_dir, registry=registry, options=options)
+    """Score one submission's loaded predictions against a reference from `load_reference` (its
+    ground truth checked there, once, however many teams are scored)."""
+    return _score(reference, predictions, predictions_dir, registry or load_registry(), options or ScoreOptions())
+
+
+def load_submission(ground_truth_path: str, predictions_path: str, task_ids_path: str, input_path: str | None = None,
+                    registry: Registry | None = None) -> tuple[Reference, dict]:
+    """The reference files and one submission's predictions, each read once (InputError on unreadable
+    ones, SuspectedMistake on a mix-up)."""
+    if same_file(ground_truth_path, predictions_path):
+        raise SuspectedMistake(f"--ground-truth and --predictions are the same file ({predictions_path})")
+    reference = load_reference(ground_truth_path, task_ids_path, input_path, registry)
+    return reference, files.load_json(predictions_path, "predictions")
 
 
 def score_files(ground_truth_path: str, predictions_path: str, task_ids_path: str, *, input_path: str | None = None,
                 registry: Registry | None = None, options: ScoreOptions | None = None) -> dict:
     """Load the FBC2 files (raising InputError on unreadable ones or a mix-up) and score them."""
-    if same_file(ground_truth_path, predictions_path):
-        raise SuspectedMistake(f"--ground-truth and --predictions are the same file ({predictions_path})")
-    reference = load_reference(ground_truth_path, task_ids_path, input_path, registry)
-    predictions = files.load_json(predictions_path, "predictions")
+    reference, predictions = load_submission(ground_truth_path, predictions_path, task_ids_path, input_path, registry)
     return score_predictions(reference, predictions, os.path.dirname(os.path.abspath(predictions_path)),
                              registry=registry, options=options)

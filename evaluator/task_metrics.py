@@ -1,24 +1,22 @@
 """Task-level metrics: how a task's per-sample values become its score.
 
-`TASK_METRICS` is the registry the task file refers to by name; `METRIC_OUTPUT` says which
-prediction item type each one reads. A component that cannot be computed (no weights) is None
-and so is the task score; nothing is filled in.
+`TASK_METRICS` is the registry the task file refers to by name. Each metric declares on itself the
+prediction item type it reads (`output`); `METRIC_OUTPUT` is derived from them. Before any metric
+runs, `resolve_task` reads each sample's prediction once (recording its problem, if any, once) and
+hands the metric plain data, as pycocoevalcap's ``compute_score(gts, res)`` takes its inputs. A
+component that cannot be computed (no weights) is None and so is the task score; nothing is
+filled in.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from evaluator.weights import WeightsMissing
 
-METRIC_OUTPUT = {
-    "textqa_f1": "text",
-    "mathqa_exact": "text",
-    "tritw_ned": "text",
-    "vqa_meteor": "text",
-    "captioning_meteor_clip": "text",
-    "generation_clip_fid": "image",
-}
+if TYPE_CHECKING:
+    from evaluator.tasks import Task
 
 CLIP_BATCH = 16
 
@@ -33,6 +31,31 @@ class TaskResult:
     components: dict = field(default_factory=dict)
     per_sample: dict = field(default_factory=dict)  # {component: {sample id: value}}
     not_computed: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """One task's samples, resolved once: what every metric of the task reads."""
+
+    task: Task
+    sample_ids: list[str]
+    predictions: dict  # text tasks: the answer (str) or None; image tasks: the RGB image or None
+    golds: dict  # text tasks: the gold answers or None (none usable); image tasks: empty
+
+
+def resolve_task(task: Task, sample_ids: list[str], output: str, ctx) -> TaskData:
+    """Every sample's prediction of the item type ``output`` (and gold answers for text), read once;
+    a missing or malformed prediction is None and its problem is recorded in ``ctx`` once."""
+    predictions, golds = {}, {}
+    if output == "text":
+        for sample_id in sample_ids:
+            golds[sample_id] = ctx.golds(task.name, sample_id)
+            predictions[sample_id] = ctx.text_prediction(task.name, sample_id)
+    else:
+        for sample_id in _progress(sample_ids, task.name, ctx, " images"):
+            path = ctx.image_prediction(task.name, sample_id)
+            predictions[sample_id] = ctx.open_image(path, task.name, sample_id) if path else None
+    return TaskData(task, list(sample_ids), predictions, golds)
 
 
 def _mean(values) -> float | None:
@@ -53,28 +76,22 @@ class TextMetric:
 
     output = "text"
 
-    def __init__(self, name: str, uses_synonyms: bool = False):
+    def __init__(self, name: str):
         self.name = name
-        self.uses_synonyms = uses_synonyms
 
-    def per_sample(self, task, sample_ids, ctx) -> dict[str, float]:
+    def per_sample(self, data: TaskData, ctx) -> dict[str, float]:
         from evaluator.metrics import TEXT_METRICS
 
         function = TEXT_METRICS[self.name]
         values = {}
-        for sample_id in _progress(sample_ids, task.name, ctx):
-            golds = ctx.golds(task.name, sample_id)
-            prediction = ctx.text_prediction(task.name, sample_id)
-            if golds is None or prediction is None:
-                values[sample_id] = 0.0
-            elif self.uses_synonyms:
-                values[sample_id] = function(prediction, golds, ctx.synonyms)
-            else:
-                values[sample_id] = function(prediction, golds)
+        for sample_id in _progress(data.sample_ids, data.task.name, ctx):
+            golds, prediction = data.golds[sample_id], data.predictions[sample_id]
+            values[sample_id] = 0.0 if golds is None or prediction is None else function(prediction, golds,
+                                                                                          ctx.synonyms)
         return values
 
-    def score(self, task, sample_ids, ctx) -> TaskResult:
-        values = self.per_sample(task, sample_ids, ctx)
+    def score(self, data: TaskData, ctx) -> TaskResult:
+        values = self.per_sample(data, ctx)
         score = _mean(values.values())
         return TaskResult(score, {self.name: score}, {self.name: values})
 
@@ -98,8 +115,9 @@ class CaptioningMetric:
 
     output = "text"
 
-    def score(self, task, sample_ids, ctx) -> TaskResult:
-        meteor_values = TextMetric("vqa_meteor", uses_synonyms=True).per_sample(task, sample_ids, ctx)
+    def score(self, data: TaskData, ctx) -> TaskResult:
+        task, sample_ids = data.task, data.sample_ids
+        meteor_values = TextMetric("vqa_meteor").per_sample(data, ctx)
         meteor = _mean(meteor_values.values())
         result = TaskResult(None, {"meteor": meteor, "clip": None}, {"meteor": meteor_values})
         try:
@@ -111,7 +129,7 @@ class CaptioningMetric:
             return result
         pairs = {}
         for sample_id in sample_ids:
-            text = _cached_text(ctx, task.name, sample_id)
+            text = data.predictions[sample_id]
             path = ctx.input_image_path(task.name, sample_id)
             image = ctx.open_image(path, task.name, sample_id, predicted=False) if path else None
             pairs[sample_id] = (image, text)
@@ -123,14 +141,6 @@ class CaptioningMetric:
         return result
 
 
-def _cached_text(ctx, task_name: str, sample_id: str) -> str | None:
-    """The prediction text without recording its problem a second time."""
-    before = len(ctx.problems)
-    text = ctx.text_prediction(task_name, sample_id)
-    del ctx.problems[before:]
-    return text
-
-
 class GenerationMetric:
     """ImageGeneration: (CLIP + (200 - min(200, FID)) / 200) / 2.
 
@@ -139,11 +149,8 @@ class GenerationMetric:
 
     output = "image"
 
-    def score(self, task, sample_ids, ctx) -> TaskResult:
-        generated = {}
-        for sample_id in _progress(sample_ids, task.name, ctx, " images"):
-            path = ctx.image_prediction(task.name, sample_id)
-            generated[sample_id] = ctx.open_image(path, task.name, sample_id) if path else None
+    def score(self, data: TaskData, ctx) -> TaskResult:
+        task, sample_ids, generated = data.task, data.sample_ids, data.predictions
         result = TaskResult(None, {"clip": None, "fid": None, "fid_term": None})
         result.components["generated_images"] = sum(image is not None for image in generated.values())
 
@@ -189,8 +196,8 @@ TASK_METRICS = {
     "textqa_f1": TextMetric("textqa_f1"),
     "mathqa_exact": TextMetric("mathqa_exact"),
     "tritw_ned": TextMetric("tritw_ned"),
-    "vqa_meteor": TextMetric("vqa_meteor", uses_synonyms=True),
+    "vqa_meteor": TextMetric("vqa_meteor"),
     "captioning_meteor_clip": CaptioningMetric(),
     "generation_clip_fid": GenerationMetric(),
 }
-assert set(TASK_METRICS) == set(METRIC_OUTPUT)
+METRIC_OUTPUT = {name: metric.output for name, metric in TASK_METRICS.items()}  # the prediction item type each reads

@@ -74,7 +74,7 @@ def random_model(config, device, dtype):
     c = model.config
     with torch.no_grad():  # greedy right text never stops early: every mode does the same steps
         model.to_logits[1].bias[3] = -1e4
-        model.to_logits[1].bias[c.text_vocab - c.l_text_seq_length:c.text_vocab] = -1e4
+        model.to_logits[1].bias[c.pad_position_start:c.text_vocab] = -1e4
     return model
 
 

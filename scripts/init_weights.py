@@ -114,7 +114,7 @@ def main(argv=None) -> None:
     vqgan = build_vqgan(vqgan_config["ddconfig"], vqgan_config["n_embed"], vqgan_config["embed_dim"])
     write_weights_dir(args.out, model, bpe_path, vqgan, vqgan_config)
     n = sum(p.numel() for p in model.parameters())
-    print(f"wrote {args.out}: RUDOLPH {n / 1e6:.1f}M parameters, image {config.image_tokens_per_dim * vqgan.downsample_factor}px")
+    print(f"wrote {args.out}: RUDOLPH {n / 1e6:.1f}M parameters, image {vqgan.image_size(config.image_tokens_per_dim)}px")
 
 
 if __name__ == "__main__":

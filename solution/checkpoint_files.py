@@ -7,8 +7,11 @@ file is the user's own, load only files you trust.
 
 from __future__ import annotations
 
+import json
 import pickle
 import warnings
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,17 @@ import torch
 
 class CheckpointError(ValueError):
     """A checkpoint file holds no usable state dict."""
+
+
+def read_json_object(path: str | Path, error: type[Exception] = ValueError) -> dict[str, Any]:
+    """The JSON object of a config file beside a checkpoint; ``error`` names the file and the problem."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise error(f"{path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    if not isinstance(data, dict):
+        raise error(f"{path}: expected a JSON object")
+    return data
 
 
 def read_checkpoint_object(path: str | Path) -> Any:
@@ -55,3 +69,27 @@ def read_state_dict_file(path: str | Path, wrappers: tuple[str, ...], prefixes: 
         if state and all(k.startswith(prefix) for k in state):
             state = {k[len(prefix):]: v for k, v in state.items()}
     return state
+
+
+@dataclass(frozen=True)
+class StateDictDiff:
+    """How a checkpoint's state dict differs from a model's; each loader words its own error."""
+
+    missing: list[str]  # model keys absent from the checkpoint, in the model's order
+    unexpected: list[str]  # checkpoint keys the model does not have, in the checkpoint's order
+    wrong_shape: list[tuple[str, tuple[int, ...], tuple[int, ...]]]  # (key, checkpoint shape, model shape)
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.unexpected or self.wrong_shape)
+
+
+def compare_state_dict(expected: dict[str, torch.Tensor], state: dict[str, Any],
+                       ignore: Collection[str] = ()) -> StateDictDiff:
+    """Compare ``state`` with a model's ``expected`` state dict; keys in ``ignore`` (buffers the
+    model rebuilds itself) may be absent or shaped differently."""
+    return StateDictDiff(
+        missing=[k for k in expected if k not in state and k not in ignore],
+        unexpected=[k for k in state if k not in expected],
+        wrong_shape=[(k, tuple(state[k].shape), tuple(v.shape)) for k, v in expected.items()
+                     if k in state and k not in ignore and tuple(state[k].shape) != tuple(v.shape)],
+    )

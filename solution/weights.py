@@ -18,20 +18,18 @@ The published files keep their original names: put ``pytorch_model.bin`` of RUDO
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from .checkpoint_files import read_json_object
 from .rudolph import Rudolph, get_config, load_model, save_model
 from .rudolph.tokenizer import Tokenizer
-from .vqgan import VQGAN, get_vqgan_config, load_vqgan
+from .vqgan import VQGAN, VQGAN_FILES, VQGANConfigError, load_vqgan, resolve_vqgan_config, save_vqgan_dir
 
 RUDOLPH_FILES = ("rudolph.safetensors", "pytorch_model.bin", "rudolph.bin", "rudolph.pt", "model.safetensors")
-VQGAN_FILES = ("vqgan.gumbelf8-sber.model.ckpt", "vqgan.safetensors", "vqgan.ckpt", "vqgan.pt")
-DEFAULT_VQGAN_CONFIG = "sber-gumbelf8"
 
 
 class WeightsError(RuntimeError):
@@ -57,17 +55,11 @@ class Weights:
 
     @property
     def image_size(self) -> int:
-        return self.model.config.image_tokens_per_dim * self.vqgan.downsample_factor
+        return self.vqgan.image_size(self.model.config.image_tokens_per_dim)
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise WeightsError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
-    if not isinstance(data, dict):
-        raise WeightsError(f"{path}: expected a JSON object")
-    return data
+    return read_json_object(path, WeightsError)
 
 
 def _first_existing(root: Path, names: tuple[str, ...], pattern: str | None = None) -> Path | None:
@@ -107,10 +99,10 @@ def resolve_weights(root: str | Path) -> WeightsPaths:
     vqgan = _first_existing(root, VQGAN_FILES)
     if vqgan is None:
         problems.append(f"a VQGAN checkpoint ({' | '.join(VQGAN_FILES)})")
-    vqgan_config = get_vqgan_config(DEFAULT_VQGAN_CONFIG)
-    if (root / "vqgan_config.json").is_file():
-        data = _read_json(root / "vqgan_config.json")
-        vqgan_config = get_vqgan_config(data["name"]) if "name" in data else data
+    try:
+        vqgan_config = resolve_vqgan_config(None, root)
+    except VQGANConfigError as e:
+        raise WeightsError(str(e)) from None
     if problems:
         raise WeightsError(f"{root} is missing: " + "; ".join(problems))
     return WeightsPaths(root, rudolph, rudolph_config, bpe, vqgan, vqgan_config)
@@ -141,16 +133,10 @@ def check_compatible(model: Rudolph, tokenizer: Tokenizer, vqgan: VQGAN, root: P
 def write_weights_dir(out_dir: str | Path, model: Rudolph, bpe_path: str | Path, vqgan: VQGAN,
                       vqgan_config: dict) -> Path:
     """Write a complete weights directory (safetensors for both models)."""
-    from safetensors.torch import save_file
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     save_model(model, out_dir / "rudolph.safetensors")  # also writes config.json
     if Path(bpe_path).resolve() != (out_dir / "bpe.model").resolve():
         shutil.copyfile(bpe_path, out_dir / "bpe.model")
-    state = {k: v.detach().contiguous().cpu() for k, v in vqgan.state_dict().items()}
-    save_file(state, str(out_dir / "vqgan.safetensors"))
-    config = {**vqgan_config, "ddconfig": {k: list(v) if isinstance(v, tuple) else v
-                                           for k, v in vqgan_config["ddconfig"].items()}}
-    (out_dir / "vqgan_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    save_vqgan_dir(vqgan, vqgan_config, out_dir)
     return out_dir

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint_files import read_state_dict_file
+from ..checkpoint_files import compare_state_dict, read_state_dict_file
 from .config import RudolphConfig, get_config
 from .masks import MASK_KINDS
 from .model import Rudolph
@@ -25,13 +25,10 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
 def load_state_dict(model: Rudolph, state: dict[str, torch.Tensor], assign: bool = False) -> None:
     """Strict loading with one clear error listing missing, unexpected and mis-shaped keys."""
-    expected = model.state_dict()
-    mask_keys = {f"transformer.{k}" for k in MASK_KINDS}
-    missing = sorted(set(expected) - set(state) - mask_keys)
-    unexpected = sorted(set(state) - set(expected))
-    shapes = sorted(f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}"
-                    for k, v in expected.items() if k in state and k not in mask_keys and state[k].shape != v.shape)
-    if missing or unexpected or shapes:
+    diff = compare_state_dict(model.state_dict(), state, ignore={f"transformer.{k}" for k in MASK_KINDS})
+    missing, unexpected = sorted(diff.missing), sorted(diff.unexpected)
+    shapes = sorted(f"{k}: checkpoint {ours} vs model {theirs}" for k, ours, theirs in diff.wrong_shape)
+    if diff:
         lines = ["checkpoint does not match the RUDOLPH config:"]
         for title, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes)):
             if keys:

@@ -46,6 +46,9 @@ class RudolphConfig:
                      "kernel_size", "last_kernel_size", "vocab_size", "image_vocab_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("embedding_dropout_prob", "attention_dropout_prob", "output_dropout_prob"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
         if self.l_text_seq_length < 3 or self.r_text_seq_length < 3:
             raise ValueError("l_text_seq_length and r_text_seq_length must hold at least bos, a special token and eos")
 
@@ -74,6 +77,16 @@ class RudolphConfig:
         image_start = self.l_text_seq_length
         right_start = image_start + self.image_seq_length
         return {"left": (0, image_start), "image": (image_start, right_start), "right": (right_start, self.seq_length)}
+
+    @property
+    def pad_position_start(self) -> int:
+        """``V_text - l``: the first pad-position id. A left-text pad (0) at position ``i`` is embedded
+        as id ``pad_position_start + i``; generation treats any sampled id from here on as eos."""
+        return self.text_vocab - self.l_text_seq_length
+
+    def pad_position_ids(self, positions):
+        """The pad-position ids of left-text positions ``positions`` (an int or a tensor)."""
+        return self.pad_position_start + positions
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> RudolphConfig:

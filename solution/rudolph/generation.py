@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from .model import CandidateKV, KVCache, Rudolph
+from .tokenizer import EOS_ID
 
-EOS_ID = 3
 DECODING_MODES = ("full", "cached", "static", "graph", "compile")
 
 
@@ -333,7 +333,7 @@ def generate_right_text(model: Rudolph, left_ids: torch.Tensor, image_ids: torch
     room = c.r_text_seq_length - right_prefix.shape[1]
     max_new_tokens = room if max_new_tokens is None else min(max_new_tokens, room)
     check_every = check_every or default_check_every(device)
-    eos_from = c.text_vocab - c.l_text_seq_length
+    eos_from = c.pad_position_start
     b = left_ids.shape[0]
     decoder = make_decoder(model, "right", decoding, engine, b)
     logits = decoder.start(torch.cat([left_ids, image_ids, right_prefix], dim=1))
@@ -420,9 +420,10 @@ def _packed_token_logp(model: Rudolph, prefix: torch.Tensor, right_ids: torch.Te
     for i in range(0, b, group):
         ids = packed[i:i + group]  # (g, k, r)
         g = ids.shape[0]
-        x = model.embed_part("right", ids.reshape(g, k * r), positions)
+        x = model.embed_part("right", ids.reshape(g, k * r), positions)  # (g, k, r) -> (g, k*r, h)
         hidden = model.transformer(x, masks, CandidateKV(cache.rows(i, i + g)))
-        logits = model.text_logits(hidden).view(g, k, r, -1)[:, :, :-1].float()  # position t predicts t + 1
+        # (g, k*r, V) -> (g, k, r, V) -> (g, k, r-1, V): position t predicts t + 1
+        logits = model.text_logits(hidden).view(g, k, r, -1)[:, :, :-1].float()
         logp[i:i + g, :, 1:] = logits.log_softmax(-1).gather(-1, ids[:, :, 1:, None]).squeeze(-1)
         logp[i:i + g, :, 0] = last[i:i + g].gather(-1, ids[:, :, 0])
     return logp[owner, slot]

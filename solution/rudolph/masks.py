@@ -53,7 +53,7 @@ def image_visibility(kind: str, m: int, kernel_size: int, last_kernel_size: int)
 def build_mask(kind: str, config: RudolphConfig, device: torch.device | str = "cpu") -> torch.Tensor:
     """The full ``(S, S)`` boolean mask of one kind."""
     size = config.seq_length
-    start, end = config.l_text_seq_length, config.l_text_seq_length + config.image_seq_length
+    start, end = config.parts["image"]
     mask = torch.ones(size, size, dtype=torch.bool, device=device).tril()
     image = image_visibility(kind, config.image_tokens_per_dim, config.kernel_size, config.last_kernel_size)
     mask[start:end, start:end] &= image.to(device)

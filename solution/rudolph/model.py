@@ -16,6 +16,7 @@ each layer gets and what the cache returns as keys and values:
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -24,6 +25,7 @@ from torch import nn
 
 from .config import RudolphConfig, get_config
 from .masks import MASK_KINDS, build_mask, layer_mask_kind
+from .tokenizer import PAD_ID
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}  # names on command lines
 LAYERNORM_EPS = 1e-5
@@ -227,6 +229,7 @@ class Rudolph(nn.Module):
         self.r_text_pos_embeddings = nn.Embedding(c.r_text_seq_length + 1, h)
         self.image_row_embeddings = nn.Embedding(c.image_tokens_per_dim, h)
         self.image_col_embeddings = nn.Embedding(c.image_tokens_per_dim, h)
+        self.embedding_dropout = c.embedding_dropout_prob  # training only (a number, as attention_dropout)
         self.transformer = SparseTransformer(c)
         self.to_logits = nn.Sequential(nn.LayerNorm(h, eps=LAYERNORM_EPS), nn.Linear(h, c.text_vocab + c.image_vocab))
         self.apply(_init_weights)
@@ -234,8 +237,7 @@ class Rudolph(nn.Module):
     # -- embeddings ---------------------------------------------------------------------------
     def _embed_left(self, ids: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
         # Left padding trick: pad (0) at position i becomes id V_text - l + i.
-        pad_ids = self.config.text_vocab - self.config.l_text_seq_length + pos
-        ids = torch.where(ids == 0, pad_ids, ids)
+        ids = torch.where(ids == PAD_ID, self.config.pad_position_ids(pos), ids)
         return self.text_embeddings(ids) + self.l_text_pos_embeddings(pos)
 
     def _embed_image(self, ids: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
@@ -250,7 +252,8 @@ class Rudolph(nn.Module):
         from the part's start (``pos`` broadcasts against ``ids``)."""
         embed = {"left": self._embed_left, "image": self._embed_image, "right": self._embed_right}[part]
         x = embed(ids, pos)
-        return x * 0.1 + x.detach() * 0.9  # identity forward; embedding gradients scaled to 10%
+        x = x * 0.1 + x.detach() * 0.9  # identity forward; embedding gradients scaled to 10%
+        return F.dropout(x, self.embedding_dropout, self.training) if self.embedding_dropout else x
 
     def embed(self, input_ids: torch.Tensor, start: int = 0) -> torch.Tensor:
         """Embeddings of tokens at absolute positions ``[start, start + n)``, across part borders."""
@@ -279,7 +282,7 @@ class Rudolph(nn.Module):
         if cache is not None:
             cache.length = end
         if last_only:
-            x = x[:, -1:]
+            x = x[:, -1:]  # (b, n, h) -> (b, 1, h)
         return self.to_logits(x)
 
     def step(self, tokens: torch.Tensor, pos: torch.Tensor, cache: KVCache, part: str) -> torch.Tensor:
@@ -289,9 +292,9 @@ class Rudolph(nn.Module):
         captured as a CUDA graph. ``cache.length`` is left as it is.
         """
         part_start = self.config.parts[part][0]
-        x = self.embed_part(part, tokens[:, None], (pos - part_start)[:, None])
+        x = self.embed_part(part, tokens[:, None], (pos - part_start)[:, None])  # (b,) -> (b, 1, h)
         x = self.transformer(x, self.transformer.mask_rows_at(pos), cache, pos)
-        return self.to_logits(x)[:, 0]
+        return self.to_logits(x)[:, 0]  # (b, 1, V) -> (b, V)
 
     def text_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """The head over the text columns ``[0, V_text)`` only (what scoring right texts needs)."""
@@ -316,12 +319,14 @@ def _init_weights(module: nn.Module) -> None:
 
 def build_model(params, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> Rudolph:
     """A RUDOLPH with random weights from official-style params (a dict, registry name or config),
-    made directly on ``device`` in ``dtype`` (2.7B in fp16 on a GPU needs no fp32 copy on the host)."""
+    made directly on ``device`` in ``dtype`` (2.7B in fp16 on a GPU needs no fp32 copy on the host).
+    Without ``device`` the surrounding default device is used (``with torch.device("meta")`` builds
+    shapes only)."""
     previous = torch.get_default_dtype()
     if dtype is not None:
         torch.set_default_dtype(dtype)
     try:
-        with torch.device(device or "cpu"):
+        with torch.device(device) if device is not None else contextlib.nullcontext():
             return Rudolph(get_config(params))
     finally:
         torch.set_default_dtype(previous)

@@ -54,7 +54,7 @@ def part_ranges(config: RudolphConfig, layout: str = "rudolph") -> dict[str, tup
 def label_ids(input_ids: torch.Tensor, config: RudolphConfig) -> torch.Tensor:
     """``input_ids`` with left-text pads replaced by their pad-position ids ``V_text - l + i``."""
     l = config.l_text_seq_length
-    pad_ids = config.text_vocab - l + torch.arange(l, device=input_ids.device)
+    pad_ids = config.pad_position_ids(torch.arange(l, device=input_ids.device))
     left = torch.where(input_ids[:, :l] == 0, pad_ids, input_ids[:, :l])
     return torch.cat([left, input_ids[:, l:]], dim=1)
 

@@ -8,7 +8,6 @@ a registry config or params JSON, a youtokentome BPE and a VQGAN checkpoint (a f
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +15,8 @@ import torch
 
 from solution.rudolph import CONFIGS, Rudolph, build_model, get_config
 from solution.rudolph.tokenizer import Tokenizer
-from solution.vqgan import VQGAN, get_vqgan_config, load_vqgan
-from solution.weights import VQGAN_FILES, check_compatible, load_weights
+from solution.vqgan import VQGAN, find_vqgan_file, load_vqgan, resolve_vqgan_config
+from solution.weights import check_compatible, load_weights
 
 
 @dataclass
@@ -31,7 +30,7 @@ class Sources:
 
     @property
     def image_size(self) -> int:
-        return self.model.config.image_tokens_per_dim * self.vqgan.downsample_factor
+        return self.vqgan.image_size(self.model.config.image_tokens_per_dim)
 
 
 def config_name(params: dict) -> str:
@@ -43,27 +42,7 @@ def config_name(params: dict) -> str:
 
 
 def read_vqgan_config(value: str | Path | dict | None, vqgan_dir: Path | None) -> dict:
-    if isinstance(value, dict):
-        return value
-    if value is None:
-        if vqgan_dir is not None and (vqgan_dir / "vqgan_config.json").is_file():
-            value = vqgan_dir / "vqgan_config.json"
-        else:
-            return get_vqgan_config("sber-gumbelf8")
-    path = Path(value)
-    if path.suffix == ".json" and path.is_file():
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return get_vqgan_config(data["name"]) if "name" in data else data
-    return get_vqgan_config(str(value))
-
-
-def find_vqgan_file(path: Path) -> Path:
-    if path.is_file():
-        return path
-    for name in VQGAN_FILES:
-        if (path / name).is_file():
-            return path / name
-    raise FileNotFoundError(f"no VQGAN checkpoint ({' | '.join(VQGAN_FILES)}) in {path}")
+    return resolve_vqgan_config(value, vqgan_dir)  # the rules live in solution.vqgan.directory
 
 
 def load_sources(weights: Path | None = None, config: str | None = None, bpe: Path | None = None,

@@ -23,7 +23,6 @@ L1/L2 lets them blur into blobs, while their edges dominate the difference image
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from solution.vqgan import VQGAN
+from solution.vqgan import VQGAN, save_vqgan_dir  # noqa: F401  (save_vqgan_dir: solution.vqgan owns it)
 
 
 def quantize_argmax_st(scores: torch.Tensor, tau: float) -> torch.Tensor:
@@ -113,17 +112,3 @@ def evaluate(vqgan: VQGAN, images: torch.Tensor, batch_size: int = 64) -> dict[s
         mse += F.mse_loss(vqgan.decode(codes), batch, reduction="sum").item()
     mse /= images.numel()
     return {"psnr": 10 * math.log10(1.0 / max(mse, 1e-12)), "codes_used": len(used), "mse": mse}
-
-
-def save_vqgan_dir(vqgan: VQGAN, config: dict, out_dir) -> None:
-    """``vqgan.safetensors`` + ``vqgan_config.json``: the names a weights directory uses."""
-    from pathlib import Path
-
-    from safetensors.torch import save_file
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().contiguous().cpu() for k, v in vqgan.state_dict().items()},
-              str(out_dir / "vqgan.safetensors"))
-    plain = {**config, "ddconfig": {k: list(v) if isinstance(v, tuple) else v for k, v in config["ddconfig"].items()}}
-    (out_dir / "vqgan_config.json").write_text(json.dumps(plain, indent=2), encoding="utf-8")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint_files import CheckpointError, read_state_dict_file
+from ..checkpoint_files import CheckpointError, compare_state_dict, read_state_dict_file
 from .configs import get_vqgan_config
 from .model import VQGAN, build_vqgan
 
@@ -43,13 +43,9 @@ def check_state_dict(model: VQGAN, state_dict: dict[str, torch.Tensor]) -> dict[
     entries are dropped with a warning."""
     expected = model.state_dict()
     state_dict = {k: v for k, v in state_dict.items() if not k.startswith(NON_MODEL_PREFIXES)}
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    wrong_shape = [
-        f"{k}: checkpoint {tuple(state_dict[k].shape)}, model {tuple(v.shape)}"
-        for k, v in expected.items()
-        if k in state_dict and state_dict[k].shape != v.shape
-    ]
+    diff = compare_state_dict(expected, state_dict)
+    missing, unexpected = diff.missing, diff.unexpected
+    wrong_shape = [f"{k}: checkpoint {ours}, model {theirs}" for k, ours, theirs in diff.wrong_shape]
     if missing or wrong_shape:
         message = "VQGAN checkpoint does not match the configuration."
         if missing:

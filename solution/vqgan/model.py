@@ -104,7 +104,7 @@ class AttnBlock(nn.Module):
         # (b, c, h, w) -> (b, 1, h*w, c): one head of width c, scale 1/sqrt(c) (SDPA's default).
         q, k, v = (proj(y).reshape(b, 1, c, h * w).transpose(-1, -2) for proj in (self.q, self.k, self.v))
         out = F.scaled_dot_product_attention(q, k, v)
-        out = out.transpose(-1, -2).reshape(b, c, h, w)
+        out = out.transpose(-1, -2).reshape(b, c, h, w)  # (b, 1, h*w, c) -> (b, c, h, w)
         return x + self.proj_out(out)
 
 
@@ -262,6 +262,10 @@ class VQGAN(nn.Module):
         """Image pixels per token along each side (8 for the Sber VQGAN)."""
         return 2 ** (self.config.num_levels - 1)
 
+    def image_size(self, tokens_per_dim: int) -> int:
+        """Side in pixels of an image coded as ``tokens_per_dim`` x ``tokens_per_dim`` tokens."""
+        return tokens_per_dim * self.downsample_factor
+
     def code_logits(self, images: torch.Tensor) -> torch.Tensor:
         """(b, 3, H, W) in [0, 1] -> (b, n_embed, H/f, W/f) code scores (f = downsample_factor)."""
         if images.ndim != 4 or images.shape[1] != self.config.in_channels:
@@ -289,7 +293,7 @@ class VQGAN(nn.Module):
             # -log(E), E ~ Exp(1), is standard Gumbel noise (torch's gumbel_softmax draws it the same way).
             noise = -torch.empty_like(logits).exponential_(generator=generator).log()
             logits = logits + noise
-        return logits.argmax(dim=1).flatten(1)
+        return logits.argmax(dim=1).flatten(1)  # (b, n_embed, h, w) -> (b, h, w) -> (b, h*w)
 
     @torch.no_grad()
     def decode(self, ids: torch.Tensor) -> torch.Tensor:
@@ -305,7 +309,7 @@ class VQGAN(nn.Module):
             raise ValueError(f"code ids must lie in [0, {self.n_embed}), got [{ids.min()}, {ids.max()}]")
         # The reference computes one_hot(ids).float() @ embed.weight: a row lookup, exactly.
         z = F.embedding(ids, weight)  # (b, h*w, embed_dim)
-        z = z.transpose(1, 2).reshape(ids.shape[0], self.embed_dim, side, side)
+        z = z.transpose(1, 2).reshape(ids.shape[0], self.embed_dim, side, side)  # -> (b, embed_dim, h, w)
         x = self.decoder(self.post_quant_conv(z))
         return (x.clamp(-1.0, 1.0) + 1.0) / 2.0
 

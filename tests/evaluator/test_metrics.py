@@ -166,3 +166,10 @@ def test_vqa_best_over_options_and_empty():
 
 def test_registry_lists_the_four_text_metrics():
     assert set(TEXT_METRICS) == {"textqa_f1", "mathqa_exact", "tritw_ned", "vqa_meteor"}
+
+
+def test_every_text_metric_takes_the_same_arguments():
+    # (prediction, golds, synonyms): only METEOR reads the synonym source, the others accept it.
+    for name, function in TEXT_METRICS.items():
+        assert function("Толстой", ["Толстой"], None) == 1.0, name
+        assert function("Толстой", ["Пушкин"], None) == function("Толстой", ["Пушкин"]), name

@@ -269,3 +269,17 @@ def test_ground_truth_answer_lists_accept_bare_numbers_and_strings(fbc2_set):
     predictions["2"], predictions["3"] = text("3"), text("-5")
     report = score(fbc2_set, predictions)
     assert report["tasks"]["MathQA"]["score"] == 1.0 and report["warnings"] == []
+
+
+def test_a_malformed_caption_is_one_problem_though_every_measure_reads_it(fbc2_set, fake_models, tmp_path):
+    calls, _ = fake_models
+    (tmp_path / "clip").mkdir()
+    predictions = fbc2_set.perfect_predictions()
+    predictions["6"] = [{"type": "text", "content": 7}]  # METEOR, CLIP and the extras all read sample 6
+    report = score(fbc2_set, predictions, options=ScoreOptions(clip_weights=str(tmp_path / "clip"), progress=False))
+    assert [(p["id"], p["kind"]) for p in report["problems"]["samples"]] == [("6", files.BAD_CONTENT)]
+    assert report["tasks"]["ImageCaptioning"]["malformed"] == 1
+    captioning = report["tasks"]["ImageCaptioning"]
+    assert captioning["per_sample"]["meteor"]["6"] == 0.0 and captioning["per_sample"]["clip"]["6"] == 0.0
+    assert ["собака бежит"] in calls["clip"]  # only the readable caption reaches CLIP
+    assert "BLEU-1" in report["extras"]["tasks"]["ImageCaptioning"]

@@ -168,3 +168,27 @@ def test_embedding_gradients_are_scaled_to_ten_percent(tiny_params, tiny_config)
         torch.testing.assert_close(ours, 0.1 * sd[name].grad, rtol=1e-3, atol=1e-7)
     # Deeper weights get the full gradient.
     torch.testing.assert_close(model.to_logits[1].weight.grad, sd["to_logits.1.weight"].grad, rtol=1e-3, atol=1e-7)
+
+
+def test_embedding_dropout_acts_in_training_only(tiny_params, tiny_config):
+    torch.manual_seed(0)
+    model = build_model({**tiny_params, "embedding_dropout_prob": 0.5})
+    ids = random_sequence(tiny_config, batch=2)
+    clean = model.eval().embed(ids)
+    dropped = model.train().embed(ids)
+    kept = dropped != 0
+    assert 0.3 < kept.float().mean() < 0.7  # about half of the entries are zeroed
+    torch.testing.assert_close(dropped[kept], 2 * clean[kept])  # the rest are scaled by 1 / (1 - p)
+    torch.testing.assert_close(model.eval().embed(ids), clean)
+
+
+def test_dropout_probabilities_out_of_range_are_refused(tiny_params):
+    with pytest.raises(ValueError, match="embedding_dropout_prob must lie in"):
+        get_config({**tiny_params, "embedding_dropout_prob": 1.0})
+
+
+def test_sequence_geometry(tiny_config):
+    c = tiny_config  # l 24, image 4x4, r 12; V_text 512 + 16
+    assert c.parts == {"left": (0, 24), "image": (24, 40), "right": (40, 52)}
+    assert c.pad_position_start == 528 - 24
+    assert c.pad_position_ids(0) == 504 and c.pad_position_ids(23) == 527  # the last text id
