@@ -8,9 +8,9 @@ from helpers.scripts import SCRIPTS, load_script
 
 from solution.rudolph import get_config
 from solution.rudolph.tokenizer import Tokenizer
-from solution.train.sources import read_vqgan_config
-from solution.train.vqgan_training import QUANTIZERS, VQGANLossWeights, edge_l1, reconstruct, vqgan_loss
 from solution.vqgan import build_vqgan, get_vqgan_config, load_vqgan
+from training.sources import read_vqgan_config
+from training.vqgan_training import QUANTIZERS, VQGANLossWeights, edge_l1, reconstruct, vqgan_loss
 
 
 def tiny_vqgan():

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import torch
 
+from fbc2_tasks import OPEN_TASKS
 from solution.rudolph import Rudolph, load_state_dict
 from solution.weights import write_weights_dir
 
@@ -45,8 +46,7 @@ from .loss import LOSS_LAYOUTS, rudolph_loss
 from .sources import Sources, load_sources
 from .tasks import TASK_TRAINING, with_task_weights
 
-TASK_SHORT = {"TextQA": "tqa", "MathQA": "mqa", "ImageGeneration": "gen", "ImageCaptioning": "cap",
-              "VisualQA": "vqa", "TRitW": "rec"}
+TASK_SHORT = {task.name: task.short for task in OPEN_TASKS}
 
 
 @dataclass
@@ -97,7 +97,7 @@ class TrainOptions:
 
 def load_samples(opts: TrainOptions) -> list:
     """Samples of the training folders and/or the synthetic generator, filtered by ``opts.tasks``."""
-    from solution.data import generate_split, read_training_folders
+    from synthetic_fbc2 import generate_split, read_training_folders
 
     samples = []
     for folder in opts.train_dirs:
