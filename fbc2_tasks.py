@@ -18,17 +18,21 @@ class OpenTask:
     name: str  # the FBC2 task name (sample_ids.json, the leaderboard, the registries)
     short: str  # a three-letter tag for progress lines
     output: str  # what a prediction is: "text" or "image"
+    image_input: bool  # whether the task's input holds an image
     folder: str  # training-data folder of the organisers' layout
     file_prefix: str  # training files: <folder>/<file_prefix>_<stage>.json and ..._answer.json
 
 
 OPEN_TASKS: tuple[OpenTask, ...] = (
-    OpenTask(0, "TextQA", "tqa", "text", "textqa", "text_small"),
-    OpenTask(1, "MathQA", "mqa", "text", "mathqa", "math"),
-    OpenTask(2, "ImageGeneration", "gen", "image", "generation", "generation"),
-    OpenTask(3, "ImageCaptioning", "cap", "text", "captioning", "captioning"),
-    OpenTask(4, "VisualQA", "vqa", "text", "vqa", "vqa"),
-    OpenTask(5, "TRitW", "rec", "text", "text_recognition", "text_recognition"),
+    OpenTask(0, "TextQA", "tqa", "text", False, "textqa", "text_small"),
+    OpenTask(1, "MathQA", "mqa", "text", False, "mathqa", "math"),
+    OpenTask(2, "ImageGeneration", "gen", "image", False, "generation", "generation"),
+    OpenTask(3, "ImageCaptioning", "cap", "text", True, "captioning", "captioning"),
+    OpenTask(4, "VisualQA", "vqa", "text", True, "vqa", "vqa"),
+    OpenTask(5, "TRitW", "rec", "text", True, "text_recognition", "text_recognition"),
 )
 OPEN_TASK_NAMES: tuple[str, ...] = tuple(task.name for task in OPEN_TASKS)
+# Tasks with an image in their input or output (VQGAN training data), and the text-only ones.
+IMAGE_TASK_NAMES: tuple[str, ...] = tuple(t.name for t in OPEN_TASKS if t.image_input or t.output == "image")
+TEXT_TASK_NAMES: tuple[str, ...] = tuple(t.name for t in OPEN_TASKS if t.name not in IMAGE_TASK_NAMES)
 TASK_BY_NAME: dict[str, OpenTask] = {task.name: task for task in OPEN_TASKS}

@@ -42,6 +42,9 @@ def config_name(params: dict) -> str:
     return f"{params['num_layers']}x{params['hidden_size']}"
 
 
+VQGAN_CONFIG_DIR = Path(__file__).resolve().parent / "configs" / "vqgan"  # package data (demo32.json, ...)
+
+
 def read_vqgan_config(value: str | Path | dict | None, vqgan_dir: Path | None) -> dict:
     if isinstance(value, dict):
         return value

@@ -3,6 +3,7 @@
 import pkgutil
 from pathlib import Path
 
+import tomllib
 from helpers.imports import imported_packages
 
 import solution
@@ -32,3 +33,14 @@ def test_the_image_copies_only_run_py_solution_and_weights():
     copies = [line.split()[1] for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()
               if line.startswith("COPY ")]
     assert copies == ["requirements.txt", "scripts/install.sh", "${WEIGHTS}", "run.py", "solution/"]
+
+
+def test_the_training_configs_are_package_data():
+    from training.deepspeed_config import DEFAULT_CONFIGS
+    from training.sources import VQGAN_CONFIG_DIR
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["training"]
+    shipped = {p for pattern in patterns for p in (ROOT / "training").glob(pattern)}
+    assert shipped == set((ROOT / "training" / "configs").rglob("*.json"))
+    assert set(DEFAULT_CONFIGS.values()) | {VQGAN_CONFIG_DIR / "demo32.json"} <= shipped

@@ -7,6 +7,7 @@ from pathlib import Path
 from helpers.imports import imported_packages
 from helpers.scripts import load_script
 
+import fbc2_tasks
 from evaluator.tasks import load_registry
 from fbc2_tasks import OPEN_TASK_NAMES, OPEN_TASKS
 
@@ -51,8 +52,11 @@ def test_training_has_one_entry_per_task_of_the_table():
                           "VisualQA": "vqa", "TRitW": "rec"}
 
 
-def test_the_scripts_take_their_task_list_from_the_table():
+def test_the_scripts_take_their_task_lists_from_the_table():
+    assert fbc2_tasks.IMAGE_TASK_NAMES == ("ImageGeneration", "ImageCaptioning", "VisualQA", "TRitW")
+    assert fbc2_tasks.TEXT_TASK_NAMES == ("TextQA", "MathQA")
     assert load_script("evaluate_quality").OPEN_TASKS == OPEN_TASK_NAMES
+    assert load_script("train_vqgan").IMAGE_TASKS == list(fbc2_tasks.IMAGE_TASK_NAMES)
 
 
 def test_the_table_is_pure_data():
