@@ -178,7 +178,7 @@ def distributed():
 def merge_rank_outputs(output: Path, ids: list[str], world: int) -> None:
     """Rank 0: one predictions.json and one images/ folder from every rank's folder. A rank whose
     file or images cannot be read leaves placeholders (or no image) for its samples, with a warning."""
-    from solution.fbc2_input import InputError, read_json_file
+    from solution.fbc2_input import InputFileError, read_json_file
     from solution.predictions import PREDICTIONS
     from solution.safe_files import FileProblem, atomic_write_bytes, atomic_write_json, read_bytes
 
@@ -187,7 +187,7 @@ def merge_rank_outputs(output: Path, ids: list[str], world: int) -> None:
         folder = output / "ranks" / f"rank{rank}"
         try:
             part = read_json_file(folder / PREDICTIONS)
-        except InputError as e:
+        except InputFileError as e:
             warn(f"rank {rank}: {e}; its samples keep placeholders")
             continue
         for sample_id, items in part.items():
@@ -278,12 +278,12 @@ def _execute(args: argparse.Namespace, started: float) -> RunOutcome:
 
 def check_arguments(args: argparse.Namespace):
     """The input file, the weights and the output folder, each refused with one line (exit 2) when unusable."""
-    from solution.fbc2_input import InputError, read_input
+    from solution.fbc2_input import InputFileError, read_input
     from solution.weights import WeightsError, resolve_weights
 
     try:
         parsed = read_input(args.input, load_images=False)
-    except InputError as e:
+    except InputFileError as e:
         fail(str(e))
     weights_dir = args.weights or DEFAULT_WEIGHTS
     if args.weights is None and not DEFAULT_WEIGHTS.is_dir():

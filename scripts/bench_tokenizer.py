@@ -50,11 +50,11 @@ def pseudo_lexicon(rng: random.Random, size: int) -> list[str]:
 def synthetic_texts(per_task: int, seed: int = 11) -> list[str]:
     """Every text and answer of the project's synthetic generator: TextQA and MathQA ``per_task``
     samples each, the image tasks a tenth of that, at most 50 (they draw images, which is slow)."""
-    from solution.data import generate_split
+    from fbc2_tasks import IMAGE_TASK_NAMES, TEXT_TASK_NAMES
+    from synthetic_fbc2 import generate_split
 
-    samples = generate_split("train", per_task, seed=seed, tasks=["TextQA", "MathQA"])
-    samples += generate_split("train", min(50, max(1, per_task // 10)), seed=seed,
-                              tasks=["ImageGeneration", "ImageCaptioning", "VisualQA", "TRitW"])
+    samples = generate_split("train", per_task, seed=seed, tasks=list(TEXT_TASK_NAMES))
+    samples += generate_split("train", min(50, max(1, per_task // 10)), seed=seed, tasks=list(IMAGE_TASK_NAMES))
     return [t for s in samples for t in [*s.texts, *(s.answers or [])]]
 
 

@@ -28,8 +28,9 @@ sys.path.insert(0, str(ROOT))
 from evaluator.context import ScoreOptions  # noqa: E402
 from evaluator.scoring import score_files  # noqa: E402
 from evaluator.tasks import load_registry  # noqa: E402
+from fbc2_tasks import OPEN_TASK_NAMES  # noqa: E402
 
-OPEN_TASKS = ("TextQA", "MathQA", "ImageGeneration", "ImageCaptioning", "VisualQA", "TRitW")
+OPEN_TASKS = OPEN_TASK_NAMES
 
 
 def ensure_heldout(folder: Path, per_task: int) -> None:

@@ -8,7 +8,7 @@
 
 The sample and heldout splits are written as a test set (input.json, ground_truth.json,
 sample_ids.json, images/); the train split as per-task training folders (textqa/, mathqa/, ...).
-Splits never share content (see solution/data/synthetic.py).
+Splits never share content (see synthetic_fbc2/synthetic.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from solution.data import (  # noqa: E402
+from synthetic_fbc2 import (  # noqa: E402
     SPLITS,
     TASKS,
     FontNotFoundError,

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Build the FBC2 submission ZIP: metadata.json at the root and only what its entrypoint needs.
 
-The archive holds metadata.json, run.py, the solution/ package (without the fine-tuning code in
-solution/train/ and without caches) and one weights directory stored as weights/demo, the folder
-run.py reads when no --weights is given. The same inputs give a byte-identical ZIP: entries are
+The archive holds metadata.json, run.py, the solution/ package (without caches) and one weights
+directory stored as weights/demo, the folder run.py reads when no --weights is given; training/, the
+generator synthetic_fbc2/ and the evaluator are other packages and stay out. The same inputs give a byte-identical ZIP: entries are
 sorted and carry a fixed timestamp and fixed permissions. The platform's 15 GB limit (packed and
 unpacked) is checked before and after writing.
 
@@ -27,7 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 LIMIT_BYTES = 15 * 1000**3  # the platform's "15 GB", read conservatively as decimal gigabytes
 ARCHIVE_WEIGHTS = "weights/demo"  # run.py's DEFAULT_WEIGHTS, relative to run.py
 CODE = ("run.py", "solution")
-EXCLUDED_CODE = ("solution/train/",)  # fine-tuning code, never imported by run.py
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a ZIP entry can hold
 FILE_MODE = 0o644
@@ -60,7 +59,7 @@ def collect_files(root: Path, weights: Path) -> dict[str, Path]:
             raise SubmissionError(f"{path} is missing")
         for sub in path.rglob("*"):
             rel = sub.relative_to(root)
-            if sub.is_file() and _wanted(rel) and not rel.as_posix().startswith(EXCLUDED_CODE):
+            if sub.is_file() and _wanted(rel):
                 files[rel.as_posix()] = sub
     for sub in weights.rglob("*"):
         rel = sub.relative_to(weights)

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from solution.data import generate_split, read_training_folders  # noqa: E402
 from solution.rudolph.tokenizer import SPECIAL_TOKENS, Tokenizer, train_bpe  # noqa: E402
+from synthetic_fbc2 import generate_split, read_training_folders  # noqa: E402
 
 
 def sample_texts(samples) -> list[str]:

@@ -4,14 +4,14 @@
 #
 #   bash scripts/train_demo.sh                 # writes runs/demo/ (work files) and weights/demo/
 #   PER_TASK=40 TASK_COUNTS= EPOCHS=1 VQGAN_STEPS=10 OUT=/tmp/demo_quick bash scripts/train_demo.sh   # a quick check
-#   TASK_COUNTS= VQGAN_CONFIG=configs/vqgan/demo32.json VQGAN_STEPS=1200 VQGAN_BATCH=32 VQGAN_EDGE=0 \
+#   TASK_COUNTS= VQGAN_CONFIG=training/configs/vqgan/demo32.json VQGAN_STEPS=1200 VQGAN_BATCH=32 VQGAN_EDGE=0 \
 #     RUDOLPH_CONFIG=demo EPOCHS=6 bash scripts/train_demo.sh   # the earlier 45-minute demo (no TRitW)
 #
 # Steps (each logged with its wall time to $WORK/recipe.log):
 #   1. training data: $PER_TASK samples per open task of the train split, TASK_COUNTS overriding single
 #      tasks (by default 5000 TRitW, 2000 TextQA and 2000 MathQA), FBC2 training folders
 #   2. BPE: 1000 tokens on those texts                                    (scripts/train_bpe.py)
-#   3. VQGAN: configs/vqgan/demo64-f4.json, 64px images -> 16x16 codes, 512 codes, with the edge term
+#   3. VQGAN: training/configs/vqgan/demo64-f4.json, 64px images -> 16x16 codes, 512 codes, with the edge term
 #      that keeps glyph strokes apart                                      (scripts/train_vqgan.py)
 #   4. RUDOLPH "demo-m16" (6 layers, 256 wide, l=64 m=16 r=20; 5.6M parameters) (scripts/train.py,
 #      DeepSpeed ZeRO-1 fp32 on CPU, eco2AI with TargetValue)
@@ -29,7 +29,7 @@ PER_TASK="${PER_TASK:-1000}"
 TASK_COUNTS="${TASK_COUNTS-TRitW=5000 TextQA=2000 MathQA=2000}"  # per-task overrides of PER_TASK (space-separated); empty: none
 BPE_VOCAB="${BPE_VOCAB:-1000}"
 VQGAN_STEPS="${VQGAN_STEPS:-1600}"
-VQGAN_CONFIG="${VQGAN_CONFIG:-configs/vqgan/demo64-f4.json}"  # 64px, 16x16 codes; demo32.json: 32px, 8x8 codes
+VQGAN_CONFIG="${VQGAN_CONFIG:-training/configs/vqgan/demo64-f4.json}"  # 64px, 16x16 codes; demo32.json: 32px, 8x8 codes
 VQGAN_BATCH="${VQGAN_BATCH:-16}"
 VQGAN_EDGE="${VQGAN_EDGE:-2}"  # weight of the VQGAN's edge term (keeps glyph strokes); 0: off
 RUDOLPH_CONFIG="${RUDOLPH_CONFIG:-demo-m16}"  # must match the VQGAN: demo for demo32.json

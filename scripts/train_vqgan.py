@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Train a small VQGAN (Sber/taming GumbelVQ layout, fewer channels) on the synthetic FBC2 images.
 
-  python scripts/train_vqgan.py --config configs/vqgan/demo32.json --out runs/vqgan --steps 1500
+  python scripts/train_vqgan.py --config training/configs/vqgan/demo32.json --out runs/vqgan --steps 1500
 
 Writes OUT/vqgan.safetensors and OUT/vqgan_config.json (give OUT to scripts/train.py --vqgan),
 OUT/vqgan_train_log.jsonl and OUT/reconstructions.png (originals above, reconstructions below).
-The quantiser and loss are explained in solution/train/vqgan_training.py and docs/training.md.
+The quantiser and loss are explained in training/vqgan_training.py and docs/training.md.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from solution.data import generate_split, read_training_folders  # noqa: E402
+from fbc2_tasks import IMAGE_TASK_NAMES  # noqa: E402
 from solution.images import prepare_image, to_pil  # noqa: E402
-from solution.train.emissions import DEFAULT_COUNTRY, DEFAULT_PROJECT, EmissionTracker, NullTracker  # noqa: E402
-from solution.train.sources import read_vqgan_config  # noqa: E402
-from solution.train.vqgan_training import (  # noqa: E402
+from solution.vqgan import build_vqgan  # noqa: E402
+from synthetic_fbc2 import generate_split, read_training_folders  # noqa: E402
+from training.emissions import DEFAULT_COUNTRY, DEFAULT_PROJECT, EmissionTracker, NullTracker  # noqa: E402
+from training.sources import VQGAN_CONFIG_DIR, read_vqgan_config  # noqa: E402
+from training.vqgan_training import (  # noqa: E402
     QUANTIZERS,
     VQGANLossWeights,
     evaluate,
@@ -34,9 +36,8 @@ from solution.train.vqgan_training import (  # noqa: E402
     save_vqgan_dir,
     vqgan_loss,
 )
-from solution.vqgan import build_vqgan  # noqa: E402
 
-IMAGE_TASKS = ["ImageGeneration", "ImageCaptioning", "VisualQA", "TRitW"]
+IMAGE_TASKS = list(IMAGE_TASK_NAMES)
 
 
 def sample_images(samples, size: int) -> torch.Tensor:
@@ -62,7 +63,8 @@ def save_grid(originals: torch.Tensor, recons: torch.Tensor, path: Path) -> None
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", default="configs/vqgan/demo32.json", help="VQGAN config name or JSON (default: %(default)s)")
+    p.add_argument("--config", default=str(VQGAN_CONFIG_DIR / "demo32.json"),
+                   help="VQGAN config name or JSON (default: training/configs/vqgan/demo32.json)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--train-dir", type=Path, action="append", default=[],
                    help="FBC2 training folders to take the images from (repeatable); default: the generator")

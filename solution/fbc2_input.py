@@ -26,7 +26,7 @@ MAX_IMAGE_BYTES = 64 << 20  # bigger image files are refused unread
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class InputError(Exception):
+class InputFileError(Exception):
     """``input.json`` cannot be read at all: one line saying where and why."""
 
 
@@ -48,20 +48,20 @@ class ParsedInput:
 
 
 def read_json_file(path: Path) -> object:
-    """JSON from ``path`` or an InputError, one line with the file and the problem: missing,
+    """JSON from ``path`` or an InputFileError, one line with the file and the problem: missing,
     unreadable or not a regular file, not UTF-8, invalid JSON, nested too deep, a number too long."""
     try:
         text = read_text(path)
     except FileProblem as e:
-        raise InputError(f"{path}: {'file not found' if str(e) == 'missing' else e}") from None
+        raise InputFileError(f"{path}: {'file not found' if str(e) == 'missing' else e}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+        raise InputFileError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
     except RecursionError:
-        raise InputError(f"{path}: JSON nested too deeply to read") from None
+        raise InputFileError(f"{path}: JSON nested too deeply to read") from None
     except ValueError as e:  # integer literals beyond sys.get_int_max_str_digits()
-        raise InputError(f"{path}: unreadable JSON ({str(e).splitlines()[0][:120]})") from None
+        raise InputFileError(f"{path}: unreadable JSON ({str(e).splitlines()[0][:120]})") from None
 
 
 def _clip_text(text: str) -> str:
@@ -173,11 +173,11 @@ def parse_sample(sample_id: str, value: object, root: Path, load_images: bool = 
 
 
 def read_input(path: str | Path, load_images: bool = True) -> ParsedInput:
-    """Parse ``input.json``; raises InputError only when the file itself is unusable."""
+    """Parse ``input.json``; raises InputFileError only when the file itself is unusable."""
     path = Path(path)
     data = read_json_file(path)
     if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a JSON object of samples keyed by id, got {type(data).__name__}")
+        raise InputFileError(f"{path}: expected a JSON object of samples keyed by id, got {type(data).__name__}")
     root = path.parent
     samples = [parse_sample(str(key), value, root, load_images) for key, value in data.items()]
     return ParsedInput(path, samples)

@@ -35,8 +35,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from .answer_options import parse_options
 from .budget import ENCODE_SHARE, Budget, Remaining
-from .data.options import parse_options
 from .fbc2_input import Sample, read_sample_image, without_surrogates
 from .images import prepare_image, to_pil
 from .predictions import PredictionStore

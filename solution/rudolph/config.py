@@ -130,7 +130,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
                  image_tokens_per_dim=4, r_text_seq_length=12, kernel_size=3, last_kernel_size=5,
                  text_special_tokens=16, image_special_tokens=8, vocab_size=512, image_vocab_size=64),
     # The first demo model (docs/training.md): 5.5M parameters trained on 2 CPU cores with a VQGAN of
-    # downsampling 4 (configs/vqgan/demo32.json: 8x8 codes of 32px images, 256 codes) and a 1000-token
+    # downsampling 4 (training/configs/vqgan/demo32.json: 8x8 codes of 32px images, 256 codes) and a 1000-token
     # BPE (+17 task tokens <= 1024); 64 text specials = the l pad-position ids.
     "demo": dict(num_layers=6, hidden_size=256, num_attention_heads=4, l_text_seq_length=64,
                  image_tokens_per_dim=8, r_text_seq_length=20, kernel_size=5, last_kernel_size=7,
@@ -138,7 +138,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
 }
 CONFIGS["2.7B-FBC2"] = dict(CONFIGS["2.7B"])
 # The bundled demo model (weights/demo, scripts/train_demo.sh): the demo model over finer image codes,
-# configs/vqgan/demo64-f4.json, 16x16 codes of 64px images (downsampling 4), 512 codes; the sequence is
+# training/configs/vqgan/demo64-f4.json, 16x16 codes of 64px images (downsampling 4), 512 codes; the sequence is
 # 64 + 256 + 20 tokens; 5.6M parameters. Its finer codes are what lets it read TRitW signs.
 CONFIGS["demo-m16"] = dict(CONFIGS["demo"], image_tokens_per_dim=16, image_vocab_size=512)
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from solution.data import generate_split, write_test_set
+from synthetic_fbc2 import generate_split, write_test_set
 
 REPO = Path(__file__).resolve().parents[2]
 PER_TASK = {"sample": 20, "heldout": 50, "train": 60}

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from solution.data import TASKS, generate_samples, generate_split, write_test_set
+from synthetic_fbc2 import TASKS, generate_samples, generate_split, write_test_set
 
 from .conftest import REPO
 

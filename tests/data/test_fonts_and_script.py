@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from solution.data import fonts
+from synthetic_fbc2 import fonts
 
 from .conftest import REPO
 
@@ -62,7 +62,7 @@ def test_script_writes_test_set_and_training_folders(tmp_path):
 
 
 def test_texts_do_not_depend_on_the_fonts_installed(monkeypatch, fresh_font_cache):
-    from solution.data import generate_samples
+    from synthetic_fbc2 import generate_samples
 
     all_fonts = [(s.answers, s.meta["key"]) for s in generate_samples("TRitW", 12, seed=1)]
     monkeypatch.setenv(fonts.FONT_ENV, fonts.PREFERRED[0])

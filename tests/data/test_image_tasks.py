@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from solution.data import generate_samples, parse_options, read_test_set
-from solution.data.detect import detect_scene
-from solution.data.vocab import BACKGROUNDS, COLOURS, POSITION_ALIASES, SHAPES, SIGN_PHRASES, SIGN_WORDS
+from synthetic_fbc2 import generate_samples, parse_options, read_test_set
+from synthetic_fbc2.detect import detect_scene
+from synthetic_fbc2.vocab import BACKGROUNDS, COLOURS, POSITION_ALIASES, SHAPES, SIGN_PHRASES, SIGN_WORDS
 
 
 def _jpeg(img: Image.Image) -> Image.Image:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from solution.data import TASKS, format_options, generate_samples, parse_options
-from solution.data.layout import INSTRUCTIONS
-from solution.data.sample import TEXT
+from synthetic_fbc2 import TASKS, format_options, generate_samples, parse_options
+from synthetic_fbc2.layout import INSTRUCTIONS
+from synthetic_fbc2.sample import TEXT
 
 ALL_INSTRUCTIONS = [i for phrases in INSTRUCTIONS.values() for i in phrases]
 

@@ -5,8 +5,8 @@ from itertools import combinations
 
 import pytest
 
-from solution.data import SPLITS, content_bucket, generate_samples
-from solution.data.sample import IMAGE
+from synthetic_fbc2 import SPLITS, content_bucket, generate_samples
+from synthetic_fbc2.sample import IMAGE
 
 from .conftest import PER_TASK
 

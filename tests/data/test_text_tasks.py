@@ -7,9 +7,9 @@ from fractions import Fraction
 
 import pytest
 
-from solution.data import generate_samples, parse_options
-from solution.data.options import LETTERS
-from solution.data.vocab import NAMES
+from solution.answer_options import LETTERS
+from synthetic_fbc2 import generate_samples, parse_options
+from synthetic_fbc2.vocab import NAMES
 
 
 def _option_answer(sample) -> tuple[str, str] | None:

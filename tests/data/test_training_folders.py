@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from solution.data import TASKS, generate_split, iter_split, read_training_folders, write_training_folders
+from synthetic_fbc2 import TASKS, generate_split, iter_split, read_training_folders, write_training_folders
 
 
 def test_training_folders_round_trip(tmp_path):

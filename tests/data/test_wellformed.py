@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from solution.data import TASK_BY_ID
+from synthetic_fbc2 import TASK_BY_ID
 
 from .conftest import REPO
 

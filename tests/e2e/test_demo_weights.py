@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from solution.data import generate_split, write_test_set
 from solution.images import prepare_image
 from solution.rudolph import GREEDY, build_model, generate_right_text, score_right_texts
 from solution.weights import load_weights
+from synthetic_fbc2 import generate_split, write_test_set
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "weights" / "demo"

@@ -1,10 +1,5 @@
 import pytest
-from helpers.run_entry import load_run_module, make_tiny_weights
-
-
-@pytest.fixture(scope="session")
-def tiny_weights(tmp_path_factory):
-    return make_tiny_weights(tmp_path_factory.mktemp("weights") / "tiny")
+from helpers.run_entry import load_run_module
 
 
 @pytest.fixture(scope="session")

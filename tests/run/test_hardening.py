@@ -9,9 +9,9 @@ import torch
 from helpers.run_entry import read_predictions, write_input
 from PIL import Image
 
+from solution.answer_options import parse_options
 from solution.budget import Budget, Remaining, reserve_for
-from solution.data.options import parse_options
-from solution.fbc2_input import InputError, read_input
+from solution.fbc2_input import InputFileError, read_input
 from solution.pipeline import Pipeline, RunSettings
 from solution.predictions import PredictionStore, ResumeMismatch
 
@@ -36,7 +36,7 @@ def one_line(err: str) -> str:
 def test_unparsable_input_is_an_input_error(tmp_path, text, reason):
     path = tmp_path / "input.json"
     path.write_text(text)
-    with pytest.raises(InputError, match=reason) as info:
+    with pytest.raises(InputFileError, match=reason) as info:
         read_input(path)
     assert "\n" not in str(info.value) and str(path) in str(info.value)
 
@@ -44,7 +44,7 @@ def test_unparsable_input_is_an_input_error(tmp_path, text, reason):
 def test_fifo_or_folder_as_input_is_an_input_error_without_blocking(tmp_path):
     os.mkfifo(tmp_path / "fifo.json")
     for path in (tmp_path / "fifo.json", tmp_path):
-        with pytest.raises(InputError, match="not a regular file"):
+        with pytest.raises(InputFileError, match="not a regular file"):
             read_input(path)
 
 
@@ -399,7 +399,7 @@ def test_init_weights_refuses_a_folder_that_is_not_empty(tmp_path):
 
 
 def test_train_refuses_an_out_that_holds_a_run_without_resume_or_overwrite(tmp_path, capsys):
-    from solution.train.cli import RUN_OUTPUTS, build_parser, main, refuse_or_clear_out
+    from training.cli import RUN_OUTPUTS, build_parser, main, refuse_or_clear_out
 
     out = tmp_path / "run"
     (out / "checkpoints").mkdir(parents=True)

@@ -1,25 +1,13 @@
-"""Fixtures for the submission kit: the scripts as modules, tiny random weights, a small input set."""
+"""Fixtures for the submission kit: a small input set, hand-made ZIPs."""
 
 import json
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ROOT / "scripts"
-sys.path.insert(0, str(SCRIPTS))  # make_submission, check_submission, bench_run (importlib import mode)
-
-
-@pytest.fixture(scope="session")
-def tiny_weights(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("weights") / "tiny"
-    subprocess.run([sys.executable, str(SCRIPTS / "init_weights.py"), "--config", "tiny", "--out", str(out)],
-                   check=True, capture_output=True)
-    return out
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,10 @@ import re
 from collections import Counter
 from types import SimpleNamespace
 
-import bench_run
 import pytest
+from helpers.scripts import load_script
+
+bench_run = load_script("bench_run")
 
 
 def test_estimate_scales_each_phase_by_the_mix():

@@ -9,9 +9,11 @@ import sys
 import zipfile
 from pathlib import Path
 
-import check_submission
-import make_submission
 import pytest
+from helpers.scripts import load_script
+
+check_submission = load_script("check_submission")
+make_submission = load_script("make_submission")
 
 META = json.dumps({"image": "fbc2-rudolph:test", "entrypoint": "python3 run.py"})
 

@@ -6,35 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
-
-from solution.data import generate_split
-from solution.rudolph import build_model
-from solution.rudolph.tokenizer import train_bpe
-from solution.vqgan import build_vqgan, get_vqgan_config
-from solution.weights import write_weights_dir
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def sample_texts(samples) -> list[str]:
-    texts = []
-    for s in samples:
-        texts += s.texts + list(s.answers or [])
-    return texts
-
-
-@pytest.fixture(scope="session")
-def tiny_weights(tmp_path_factory) -> Path:
-    """A complete tiny weights directory: random RUDOLPH 'tiny', random VQGAN 'tiny', a BPE on synthetic texts."""
-    out = tmp_path_factory.mktemp("tiny_weights")
-    train_bpe(sample_texts(generate_split("train", 10)), out / "bpe.model", 300)
-    torch.manual_seed(0)
-    model = build_model("tiny")
-    vq_config = get_vqgan_config("tiny")
-    vqgan = build_vqgan(vq_config["ddconfig"], vq_config["n_embed"], vq_config["embed_dim"])
-    write_weights_dir(out, model, out / "bpe.model", vqgan, vq_config)
-    return out
 
 
 def _run_script(args: list, timeout: float, launcher: list[str] | None = None) -> subprocess.CompletedProcess:

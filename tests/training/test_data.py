@@ -3,9 +3,10 @@
 import pytest
 import torch
 
-from solution.data import generate_samples
 from solution.rudolph.tokenizer import BOS_ID, EOS_ID, Tokenizer
-from solution.train.data import (
+from solution.weights import load_weights
+from synthetic_fbc2 import generate_samples
+from training.data import (
     ImageCodeCache,
     build_examples,
     choose_special,
@@ -14,8 +15,7 @@ from solution.train.data import (
     make_batch,
     special_tokens_rng,
 )
-from solution.train.tasks import TASK_TRAINING
-from solution.weights import load_weights
+from training.tasks import TASK_TRAINING
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,13 @@ import pytest
 import torch
 
 from solution.rudolph import build_model
-from solution.train.deepspeed_config import (
+from training.deepspeed_config import (
     DEFAULT_CONFIGS,
     build_client_optimizer,
     prepare_config,
     read_config,
 )
-from solution.train.freezing import apply_freezing
+from training.freezing import apply_freezing
 
 
 def trainable(model):
@@ -61,7 +61,7 @@ def test_prepare_config_rules():
 
 
 def test_set_dropout_changes_training_outputs_only():
-    from solution.train.dropout import set_dropout
+    from training.dropout import set_dropout
 
     torch.manual_seed(0)
     model = build_model("tiny")

@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 
 from solution.rudolph import get_config
-from solution.train.loss import label_ids, part_ranges, rudolph_loss
-from solution.train.tasks import TASK_TRAINING, with_task_weights
+from training.loss import label_ids, part_ranges, rudolph_loss
+from training.tasks import TASK_TRAINING, with_task_weights
 
 # l=5, m=2 (4 image tokens), r=4: S=13. V_text = 20 + 6 = 26, V_img = 10 + 2 = 12.
 CONFIG = get_config(dict(num_layers=1, hidden_size=8, num_attention_heads=2, l_text_seq_length=5,

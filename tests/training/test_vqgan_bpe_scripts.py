@@ -4,13 +4,13 @@ import json
 
 import pytest
 import torch
-from helpers.scripts import SCRIPTS, load_script
+from helpers.scripts import load_script
 
 from solution.rudolph import get_config
 from solution.rudolph.tokenizer import Tokenizer
-from solution.train.sources import read_vqgan_config
-from solution.train.vqgan_training import QUANTIZERS, VQGANLossWeights, edge_l1, reconstruct, vqgan_loss
 from solution.vqgan import build_vqgan, get_vqgan_config, load_vqgan
+from training.sources import VQGAN_CONFIG_DIR, read_vqgan_config
+from training.vqgan_training import QUANTIZERS, VQGANLossWeights, edge_l1, reconstruct, vqgan_loss
 
 
 def tiny_vqgan():
@@ -94,9 +94,9 @@ def test_train_bpe_script_uses_the_rudalle_ids(tmp_path):
 VQGAN_RUDOLPH_PAIRS = {"demo32.json": "demo", "demo64-f4.json": "demo-m16"}
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in (SCRIPTS.parent / "configs" / "vqgan").glob("*.json")))
+@pytest.mark.parametrize("name", sorted(p.name for p in VQGAN_CONFIG_DIR.glob("*.json")))
 def test_shipped_vqgan_configs_build_and_match_their_rudolph_config(name):
-    config = read_vqgan_config(SCRIPTS.parent / "configs" / "vqgan" / name, None)
+    config = read_vqgan_config(VQGAN_CONFIG_DIR / name, None)
     with torch.device("meta"):
         vqgan = build_vqgan(config["ddconfig"], config["n_embed"], config["embed_dim"])
     resolution = config["ddconfig"]["resolution"]

@@ -20,7 +20,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .sample import Sample
+from .sample import SyntheticSample
 from .tasks import TASKS, TaskSpec
 
 
@@ -50,7 +50,7 @@ def task_spec(task: str) -> TaskSpec:
         raise KeyError(f"unknown task {task!r}; known: {', '.join(TASKS)}") from None
 
 
-def iter_samples(task: str, n: int, seed: int, split: str | None = None) -> Iterator[Sample]:
+def iter_samples(task: str, n: int, seed: int, split: str | None = None) -> Iterator[SyntheticSample]:
     """Yield the samples of ``generate_samples`` one by one (for large training sets)."""
     spec = task_spec(task)
     buckets = SPLITS[split].buckets if split is not None else None
@@ -74,7 +74,7 @@ def iter_samples(task: str, n: int, seed: int, split: str | None = None) -> Iter
         yield sample
 
 
-def generate_samples(task: str, n: int, seed: int, split: str | None = None) -> list[Sample]:
+def generate_samples(task: str, n: int, seed: int, split: str | None = None) -> list[SyntheticSample]:
     """``n`` samples of ``task`` (an FBC2 open task name). With ``split`` only contents of that
     split's buckets are kept and repeated contents are dropped; without, every candidate is kept.
     Instruction layouts cycle through the task's layouts, so each occurs once ``n`` >= their count.
@@ -83,7 +83,7 @@ def generate_samples(task: str, n: int, seed: int, split: str | None = None) -> 
 
 
 def iter_split(split: str, per_task: int, seed: int | None = None,
-               tasks: list[str] | None = None) -> Iterator[Sample]:
+               tasks: list[str] | None = None) -> Iterator[SyntheticSample]:
     """Yield the samples of ``generate_split`` one by one, task after task."""
     if split not in SPLITS:
         raise KeyError(f"unknown split {split!r}; known: {', '.join(SPLITS)}")
@@ -93,7 +93,7 @@ def iter_split(split: str, per_task: int, seed: int | None = None,
 
 
 def generate_split(split: str, per_task: int, seed: int | None = None,
-                   tasks: list[str] | None = None) -> list[Sample]:
+                   tasks: list[str] | None = None) -> list[SyntheticSample]:
     """``per_task`` samples of every task (registry order) for ``split`` ("train", "heldout",
     "sample"), with the split's own seed unless ``seed`` is given."""
     return list(iter_split(split, per_task, seed, tasks))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 
+from solution.answer_options import LETTERS, format_options, gold_forms
+
 from .drawing import Scene, Shape
-from .options import LETTERS, format_options, gold_forms
 from .vocab import BACKGROUNDS, COLOURS, POSITION_ALIASES, POSITIONS, SHAPES, SIZES
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .sample import IMAGE, TEXT, Item, Sample
+from .sample import IMAGE, TEXT, Item, SyntheticSample
 from .tasks import TASK_BY_ID, TASKS
 
 JPEG_QUALITY = 90
@@ -45,7 +45,7 @@ def _clear_images(images_dir: Path) -> None:
     images_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _input_items(sample: Sample, root: Path, stem: str) -> list[dict]:
+def _input_items(sample: SyntheticSample, root: Path, stem: str) -> list[dict]:
     """JSON items of ``sample``; its images are saved under ``root/images/<stem>[_k].jpg``."""
     out, k = [], 0
     for item in sample.items:
@@ -59,7 +59,7 @@ def _input_items(sample: Sample, root: Path, stem: str) -> list[dict]:
     return out
 
 
-def _answer_items(sample: Sample, root: Path, gt_rel: str) -> list[dict]:
+def _answer_items(sample: SyntheticSample, root: Path, gt_rel: str) -> list[dict]:
     if sample.gold_image is not None:
         _save_jpeg(sample.gold_image, root / gt_rel)
         return [{"type": IMAGE, "content": gt_rel}]
@@ -68,7 +68,7 @@ def _answer_items(sample: Sample, root: Path, gt_rel: str) -> list[dict]:
     return [{"type": TEXT, "content": list(sample.answers)}]
 
 
-def write_test_set(samples: list[Sample], out_dir: str | Path, shuffle_seed: int = 0) -> dict[str, int]:
+def write_test_set(samples: list[SyntheticSample], out_dir: str | Path, shuffle_seed: int = 0) -> dict[str, int]:
     """Write ``samples`` as an FBC2 test set; tasks are shuffled together by ``shuffle_seed``.
     Returns the id -> task id mapping (the content of sample_ids.json)."""
     root = Path(out_dir)
@@ -88,7 +88,7 @@ def write_test_set(samples: list[Sample], out_dir: str | Path, shuffle_seed: int
     return ids
 
 
-def write_training_folders(samples: Iterable[Sample], out_dir: str | Path, stage: str = "train") -> list[Path]:
+def write_training_folders(samples: Iterable[SyntheticSample], out_dir: str | Path, stage: str = "train") -> list[Path]:
     """Write ``samples`` (any iterable: images are saved as they come, so a generator keeps memory
     flat) into per-task training folders for ``stage`` ("train" or "val"). Returns the task
     folders written, in registry order."""
@@ -128,7 +128,7 @@ def _as_list(items: object) -> list[dict]:
 
 
 def _read_sample(task: str, task_id: int, inp: list[dict], ans: list[dict] | None, folder: Path,
-                 meta: dict) -> Sample:
+                 meta: dict) -> SyntheticSample:
     items = [Item(TEXT, it["content"]) if it["type"] == TEXT else Item(IMAGE, _load_image(folder / it["content"]))
              for it in inp]
     answers, gold = None, None
@@ -137,10 +137,10 @@ def _read_sample(task: str, task_id: int, inp: list[dict], ans: list[dict] | Non
             answers = [it["content"]] if isinstance(it["content"], str) else list(it["content"])
         elif it["type"] == IMAGE and gold is None:
             gold = _load_image(folder / it["content"])
-    return Sample(task, task_id, items, answers=answers, gold_image=gold, meta=meta)
+    return SyntheticSample(task, task_id, items, answers=answers, gold_image=gold, meta=meta)
 
 
-def read_training_folders(in_dir: str | Path, stage: str = "train") -> list[Sample]:
+def read_training_folders(in_dir: str | Path, stage: str = "train") -> list[SyntheticSample]:
     """Read back per-task training folders (ours or the organisers'), in registry task order."""
     root = Path(in_dir)
     samples = []
@@ -158,7 +158,7 @@ def read_training_folders(in_dir: str | Path, stage: str = "train") -> list[Samp
     return samples
 
 
-def read_test_set(in_dir: str | Path) -> dict[str, Sample]:
+def read_test_set(in_dir: str | Path) -> dict[str, SyntheticSample]:
     """Read a test set folder; the task comes from sample_ids.json when present (else "", -1)."""
     root = Path(in_dir)
     inputs = json.loads((root / "input.json").read_text(encoding="utf-8"))

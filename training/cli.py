@@ -1,4 +1,4 @@
-"""Command line of ``scripts/train.py`` / ``python -m solution.train``."""
+"""Command line of ``scripts/train.py`` / ``python -m training``."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--epochs", type=int, default=1)
     run.add_argument("--max-steps", type=int, help="stop after this many optimizer steps (overrides --epochs)")
     run.add_argument("--deepspeed-config", type=Path,
-                     help="DeepSpeed JSON (default: configs/deepspeed/cpu_fp32.json on CPU, gpu_bf16.json on GPU)")
+                     help="DeepSpeed JSON (default: training/configs/deepspeed/cpu_fp32.json on CPU, gpu_bf16.json on GPU)")
     run.add_argument("--micro-batch", type=int, help="override train_micro_batch_size_per_gpu")
     run.add_argument("--grad-accum", type=int, help="override gradient_accumulation_steps")
     run.add_argument("--lr", type=float, help="override the optimizer's (and scheduler's peak) learning rate")
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--dropout", type=float, help="attention and output dropout while training (default: the "
                        "config's, 0 for the published ones; the FBC2 fine-tuning used 0.1)")
     model.add_argument("--loss-layout", choices=sorted(LOSS_LAYOUTS), default="rudolph",
-                       help="left/image border of the loss (see solution/train/loss.py)")
+                       help="left/image border of the loss (see training/loss.py)")
     model.add_argument("--task-weight", type=_task_weight, action="append", default=[], metavar="TASK=W",
                        help="weight of a task's loss in the batch loss (default 0.5 each)")
     eco = p.add_argument_group("eco2AI")
@@ -113,7 +113,7 @@ def options_from_args(args: argparse.Namespace):
         region=args.region, project_name=args.project_name, cpu_processes=args.cpu_processes, progress=args.progress)
 
 
-# What a run writes under --out (solution/train/trainer.py); --overwrite deletes these, nothing else.
+# What a run writes under --out (training/trainer.py); --overwrite deletes these, nothing else.
 RUN_OUTPUTS = ("checkpoints", "weights", "emission.csv", "train_log.jsonl", "loss_log.csv", "train_args.json")
 
 

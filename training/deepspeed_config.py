@@ -1,4 +1,4 @@
-"""DeepSpeed JSON configs: defaults in ``configs/deepspeed/``, command-line overrides, CPU rules.
+"""DeepSpeed JSON configs: defaults in ``training/configs/deepspeed/``, command-line overrides, CPU rules.
 
 - ``cpu_fp32.json``: fp32, ZeRO stage 1, AdamW 3e-4 (training a small model from scratch);
 - ``gpu_bf16.json`` / ``gpu_fp16.json``: ZeRO stage 2, mixed precision, AdamW 2e-5 (fine-tuning).
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "deepspeed"
+CONFIG_DIR = Path(__file__).resolve().parent / "configs" / "deepspeed"
 DEFAULT_CONFIGS = {"cpu": CONFIG_DIR / "cpu_fp32.json", "cuda": CONFIG_DIR / "gpu_bf16.json"}
 CLIENT_OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam}
 WARMUP_FRACTION = 0.05
@@ -60,7 +60,7 @@ def prepare_config(config: dict, device_type: str, world_size: int, total_steps:
         raise ValueError(f"ZeRO stage {stage} is not supported (use 0, 1 or 2: the weights directory is written "
                          "from the full parameters each rank holds)")
     if device_type == "cpu" and precision_of(config) != "fp32":
-        raise ValueError(f"{precision_of(config)} needs a GPU: on CPU use an fp32 config (configs/deepspeed/cpu_fp32.json)")
+        raise ValueError(f"{precision_of(config)} needs a GPU: on CPU use an fp32 config (training/configs/deepspeed/cpu_fp32.json)")
     if lr is not None:
         config.setdefault("optimizer", {"type": "AdamW", "params": {}}).setdefault("params", {})["lr"] = lr
         scheduler_params = config.get("scheduler", {}).get("params", {})

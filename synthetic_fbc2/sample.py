@@ -27,7 +27,7 @@ class Item:
 
 
 @dataclass
-class Sample:
+class SyntheticSample:
     """A generated sample.
 
     ``answers`` lists the acceptable text answers of a text task (``answers[0]`` is the canonical one,

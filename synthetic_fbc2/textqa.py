@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .options import LETTERS, format_options, gold_forms
+from solution.answer_options import LETTERS, format_options, gold_forms
+
 from .vocab import (
     CITIES,
     FAVOURITE_COLOURS,

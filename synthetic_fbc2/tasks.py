@@ -1,7 +1,7 @@
 """The six open FBC2 tasks: one generator function each, and the registry that names them.
 
 A generator takes a ``random.Random``, an instruction layout and an ``accept(key)`` predicate and
-returns one Sample whose ``meta["key"]`` is its content key (what must never be shared between the
+returns one SyntheticSample whose ``meta["key"]`` is its content key (what must never be shared between the
 train and held-out splits), or None when ``accept`` refuses the key.
 """
 
@@ -11,11 +11,13 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from fbc2_tasks import OPEN_TASKS, TASK_BY_NAME, OpenTask
+from solution.answer_options import LETTERS, format_options, gold_forms
+
 from . import mathqa, scenes, textqa
 from .drawing import draw_scene, draw_text_image, random_text_style
 from .layout import ABSENT, GLUED, SEPARATE, apply_layout, pick_instruction
-from .options import LETTERS, format_options, gold_forms
-from .sample import IMAGE, TEXT, Item, Sample
+from .sample import IMAGE, TEXT, Item, SyntheticSample
 from .vocab import SIGN_PHRASES, SIGN_WORDS, TEXTURES
 
 OPTION_PREFIXES = ("", "варианты: ")
@@ -27,15 +29,32 @@ Accept = Callable[[str], bool]
 
 @dataclass(frozen=True)
 class TaskSpec:
-    name: str  # FBC2 task name
-    task_id: int  # id in sample_ids.json
-    folder: str  # training-data folder name (organisers' layout)
-    file_prefix: str  # training files: <folder>/<file_prefix>_<stage>.json and ..._answer.json
+    task: OpenTask  # the task's fixed facts (fbc2_tasks): name, id, training-data folder and files
     layouts: tuple[str, ...]  # instruction layouts this task's inputs can take
-    make: Callable[[random.Random, str, Accept], Sample | None]
+    make: Callable[[random.Random, str, Accept], SyntheticSample | None]
+
+    @property
+    def name(self) -> str:
+        return self.task.name
+
+    @property
+    def task_id(self) -> int:
+        return self.task.id
+
+    @property
+    def folder(self) -> str:
+        return self.task.folder
+
+    @property
+    def file_prefix(self) -> str:
+        return self.task.file_prefix
 
 
-def make_textqa(rng: random.Random, layout: str, accept: Accept) -> Sample | None:
+def _sample(task: str, items: list[Item], **fields) -> SyntheticSample:
+    return SyntheticSample(task, TASK_BY_NAME[task].id, items, **fields)
+
+
+def make_textqa(rng: random.Random, layout: str, accept: Accept) -> SyntheticSample | None:
     passage, questions = textqa.make_passage(rng)
     if not accept(passage):
         return None
@@ -49,10 +68,10 @@ def make_textqa(rng: random.Random, layout: str, accept: Accept) -> Sample | Non
     items = apply_layout(items, pick_instruction("TextQA", rng), layout)
     meta = {"layout": layout, "key": passage, "passage": passage, "spans": q.golds,
             "options": with_options}
-    return Sample("TextQA", 0, items, answers=answers, meta=meta)
+    return _sample("TextQA", items, answers=answers, meta=meta)
 
 
-def make_mathqa(rng: random.Random, layout: str, accept: Accept) -> Sample | None:
+def make_mathqa(rng: random.Random, layout: str, accept: Accept) -> SyntheticSample | None:
     problem = mathqa.system(rng) if rng.random() < 0.35 else mathqa.linear(rng)
     if not accept(problem.key):
         return None
@@ -65,10 +84,10 @@ def make_mathqa(rng: random.Random, layout: str, accept: Accept) -> Sample | Non
     items = apply_layout(items, instruction, layout)
     meta = {"layout": layout, "key": problem.key, "statement": problem.statement, "variable": problem.variable,
             "value": problem.answer, "letter": letter, "system": problem.system}
-    return Sample("MathQA", 1, items, answers=gold_forms(letter, str(problem.answer)), meta=meta)
+    return _sample("MathQA", items, answers=gold_forms(letter, str(problem.answer)), meta=meta)
 
 
-def make_generation(rng: random.Random, layout: str, accept: Accept) -> Sample | None:
+def make_generation(rng: random.Random, layout: str, accept: Accept) -> SyntheticSample | None:
     scene = scenes.random_scene(rng)
     if not accept(scene.key()):
         return None
@@ -76,10 +95,10 @@ def make_generation(rng: random.Random, layout: str, accept: Accept) -> Sample |
     prompt = scenes.generation_prompt(scene)
     items = apply_layout([Item(TEXT, prompt)], pick_instruction("ImageGeneration", rng), layout)
     meta = {"layout": layout, "key": scene.key(), "scene": scene, "texture": texture, "caption": prompt}
-    return Sample("ImageGeneration", 2, items, gold_image=draw_scene(scene, texture, rng), meta=meta)
+    return _sample("ImageGeneration", items, gold_image=draw_scene(scene, texture, rng), meta=meta)
 
 
-def make_captioning(rng: random.Random, layout: str, accept: Accept) -> Sample | None:
+def make_captioning(rng: random.Random, layout: str, accept: Accept) -> SyntheticSample | None:
     scene = scenes.random_scene(rng)
     if not accept(scene.key()):
         return None
@@ -87,10 +106,10 @@ def make_captioning(rng: random.Random, layout: str, accept: Accept) -> Sample |
     items = apply_layout([Item(IMAGE, draw_scene(scene, texture, rng))],
                          pick_instruction("ImageCaptioning", rng), layout)
     meta = {"layout": layout, "key": scene.key(), "scene": scene, "texture": texture}
-    return Sample("ImageCaptioning", 3, items, answers=scenes.caption_golds(scene), meta=meta)
+    return _sample("ImageCaptioning", items, answers=scenes.caption_golds(scene), meta=meta)
 
 
-def make_vqa(rng: random.Random, layout: str, accept: Accept) -> Sample | None:
+def make_vqa(rng: random.Random, layout: str, accept: Accept) -> SyntheticSample | None:
     scene = scenes.random_scene(rng)
     if not accept(scene.key()):
         return None
@@ -105,10 +124,10 @@ def make_vqa(rng: random.Random, layout: str, accept: Accept) -> Sample | None:
     items = apply_layout(items, pick_instruction("VisualQA", rng), layout)
     meta = {"layout": layout, "key": scene.key(), "scene": scene, "texture": texture,
             "question": question, "options": with_options}
-    return Sample("VisualQA", 4, items, answers=answers, meta=meta)
+    return _sample("VisualQA", items, answers=answers, meta=meta)
 
 
-def make_tritw(rng: random.Random, layout: str, accept: Accept) -> Sample | None:
+def make_tritw(rng: random.Random, layout: str, accept: Accept) -> SyntheticSample | None:
     text = rng.choice(SIGN_WORDS) if rng.random() < 0.75 else rng.choice(SIGN_PHRASES)
     case = rng.choices(["lower", "upper", "title"], weights=[5, 3, 2])[0]
     text = {"lower": text.lower(), "upper": text.upper(), "title": text[0].upper() + text[1:]}[case]
@@ -121,21 +140,20 @@ def make_tritw(rng: random.Random, layout: str, accept: Accept) -> Sample | None
     meta = {"layout": layout, "key": key, "text": text, "style": style}
     # The rendered string is the answer; its lower-case form is accepted too (models trained the
     # baseline way lower-case every target).
-    return Sample("TRitW", 5, items, answers=list(dict.fromkeys([text, text.lower()])), meta=meta)
+    return _sample("TRitW", items, answers=list(dict.fromkeys([text, text.lower()])), meta=meta)
 
 
-TASKS: dict[str, TaskSpec] = {
-    spec.name: spec
-    for spec in [
-        TaskSpec("TextQA", 0, "textqa", "text_small", (SEPARATE, GLUED, ABSENT), make_textqa),
-        TaskSpec("MathQA", 1, "mathqa", "math", (SEPARATE, GLUED, ABSENT), make_mathqa),
-        # a generation input is its caption alone: with no instruction nothing would say "draw"
-        TaskSpec("ImageGeneration", 2, "generation", "generation", (SEPARATE, GLUED), make_generation),
-        # image-only inputs: there is no text item to glue the instruction to
-        TaskSpec("ImageCaptioning", 3, "captioning", "captioning", (SEPARATE, ABSENT), make_captioning),
-        TaskSpec("VisualQA", 4, "vqa", "vqa", (SEPARATE, GLUED, ABSENT), make_vqa),
-        TaskSpec("TRitW", 5, "text_recognition", "text_recognition", (SEPARATE, ABSENT), make_tritw),
-    ]
+# Instruction layouts and the drawing function of each task of the table (fbc2_tasks.OPEN_TASKS).
+_GENERATORS: dict[str, tuple[tuple[str, ...], Callable[[random.Random, str, Accept], SyntheticSample | None]]] = {
+    "TextQA": ((SEPARATE, GLUED, ABSENT), make_textqa),
+    "MathQA": ((SEPARATE, GLUED, ABSENT), make_mathqa),
+    # a generation input is its caption alone: with no instruction nothing would say "draw"
+    "ImageGeneration": ((SEPARATE, GLUED), make_generation),
+    # image-only inputs: there is no text item to glue the instruction to
+    "ImageCaptioning": ((SEPARATE, ABSENT), make_captioning),
+    "VisualQA": ((SEPARATE, GLUED, ABSENT), make_vqa),
+    "TRitW": ((SEPARATE, ABSENT), make_tritw),
 }
+TASKS: dict[str, TaskSpec] = {task.name: TaskSpec(task, *_GENERATORS[task.name]) for task in OPEN_TASKS}
 TASK_BY_ID: dict[int, TaskSpec] = {spec.task_id: spec for spec in TASKS.values()}
 TASK_BY_FOLDER: dict[str, TaskSpec] = {spec.folder: spec for spec in TASKS.values()}

@@ -1,6 +1,6 @@
 """How each FBC2 task becomes a training sequence: special tokens, image source, loss weights.
 
-One registry entry per open task (names as in ``solution.data.TASKS``). The values follow the
+One registry entry per open task of ``fbc2_tasks.OPEN_TASKS`` (same names, same order). The values follow the
 organisers' FBC2 fine-tuning of RUDOLPH (ai-forever/fbc2_aij2022: ``src/train/dataloader.py``,
 ``config/fusion_train.yaml``; spec ``rudolph.md`` section 8):
 

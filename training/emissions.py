@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..emissions import DEFAULT_COUNTRY, make_tracker, quiet
+from solution.emissions import DEFAULT_COUNTRY, make_tracker, quiet
 
 TARGET_PHRASE = "TargetValue"
 DEFAULT_PROJECT = "FBC2 RUDOLPH fine-tuning"

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import torch
 
+from fbc2_tasks import OPEN_TASKS
 from solution.rudolph import Rudolph, load_state_dict
 from solution.weights import write_weights_dir
 
@@ -41,12 +42,11 @@ from .distributed import DistInfo, all_reduce_sum, barrier, init_distributed
 from .dropout import set_dropout
 from .emissions import DEFAULT_COUNTRY, DEFAULT_PROJECT, EmissionTracker, NullTracker, describe_model
 from .freezing import apply_freezing
-from .loss import LOSS_LAYOUTS, rudolph_loss
+from .loss import LOSS_LAYOUTS, LossOutput, rudolph_loss
 from .sources import Sources, load_sources
 from .tasks import TASK_TRAINING, with_task_weights
 
-TASK_SHORT = {"TextQA": "tqa", "MathQA": "mqa", "ImageGeneration": "gen", "ImageCaptioning": "cap",
-              "VisualQA": "vqa", "TRitW": "rec"}
+TASK_SHORT = {task.name: task.short for task in OPEN_TASKS}
 
 
 @dataclass
@@ -97,7 +97,7 @@ class TrainOptions:
 
 def load_samples(opts: TrainOptions) -> list:
     """Samples of the training folders and/or the synthetic generator, filtered by ``opts.tasks``."""
-    from solution.data import generate_split, read_training_folders
+    from synthetic_fbc2 import generate_split, read_training_folders
 
     samples = []
     for folder in opts.train_dirs:
@@ -169,6 +169,57 @@ class EpochStats:
     def reduce(self) -> tuple[float, float]:
         loss_sum, batches, correct, total = all_reduce_sum([self.loss_sum, self.batches, self.correct, self.total])
         return loss_sum / max(batches, 1), correct / max(total, 1)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    micro_batch: int
+    grad_accum: int
+    steps_per_epoch: int
+    total_steps: int
+
+
+class Progress:
+    """What training shows and writes as it goes: the progress bar and ``train_log.jsonl`` per optimizer
+    step, ``loss_log.csv`` and a line per epoch (all on the main rank only)."""
+
+    def __init__(self, out: Path, is_main: bool, show_bar: bool, total: int, start_step: int):
+        self.out = out
+        self.is_main = is_main
+        self.bar = None
+        if is_main and show_bar:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=start_step, desc="train", unit="step", dynamic_ncols=True,
+                            file=sys.stdout)
+        self.log = (out / "train_log.jsonl").open("a", encoding="utf-8") if is_main else None
+        self.running = RunningLosses()
+
+    def step_done(self, step: int, epoch: int, loss: float, task_means: dict[str, float], lr: float,
+                  seconds: float) -> None:
+        self.running.add(task_means)
+        if self.log is not None:
+            self.log.write(json.dumps({"step": step, "epoch": epoch + 1, "loss": round(loss, 6),
+                                       "tasks": {t: round(v, 6) for t, v in task_means.items()},
+                                       "lr": lr, "seconds": round(seconds, 3)}) + "\n")
+            self.log.flush()
+        if self.bar is not None:
+            self.bar.set_postfix(self.running.postfix(loss), refresh=False)
+            self.bar.update(1)
+
+    def epoch_done(self, epoch: int, step: int, total: int, loss: float, accuracy: float) -> None:
+        if not self.is_main:
+            return
+        with (self.out / "loss_log.csv").open("a", encoding="utf-8") as f:
+            f.write(f"{epoch + 1},{loss:.6f}\n")
+        message = f"epoch {epoch + 1}: step {step}/{total}, loss {loss:.4f}, right-text token accuracy {accuracy:.3f}"
+        (self.bar.write(message) if self.bar is not None else print(message, flush=True))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if self.log is not None:
+            self.log.close()
 
 
 def fp32_cpu_copy(module: Rudolph) -> Rudolph:
@@ -258,100 +309,101 @@ class Trainer:
 
     # -- loop ----------------------------------------------------------------------------------
     def train(self) -> dict:
+        schedule = self._schedule()
+        engine, ds_config = self._engine(schedule.total_steps)
+        start_step = self._resume(engine)
+        if self.dist.is_main:
+            self._write_args(ds_config, schedule.steps_per_epoch, schedule.total_steps, start_step)
+        tracker = self._emission_tracker()
+        progress = Progress(self.out, self.dist.is_main, self.opts.progress, schedule.total_steps, start_step)
+        step = start_step
+        history = []
+        tracker.start(first_epoch=step // schedule.steps_per_epoch + 1)
+        try:
+            while step < schedule.total_steps:
+                epoch = step // schedule.steps_per_epoch
+                step, stats = self._run_epoch(engine, schedule, epoch, step, progress)
+                epoch_loss, accuracy = stats.reduce()
+                history.append({"epoch": epoch + 1, "loss": epoch_loss, "accuracy": accuracy, "step": step})
+                tracker.epoch(epoch + 1, epoch_loss, accuracy)
+                progress.epoch_done(epoch, step, schedule.total_steps, epoch_loss, accuracy)
+            self._save(engine, step, step // schedule.steps_per_epoch)
+        finally:
+            tracker.stop()
+            progress.close()
+        return {"steps": step, "start_step": start_step, "steps_per_epoch": schedule.steps_per_epoch,
+                "epochs": history, "weights": str(self.out / "weights"),
+                "emission_csv": str(tracker.csv_path) if tracker.csv_path else None}
+
+    def _schedule(self) -> Schedule:
+        """Micro-batch and accumulation (options over the DeepSpeed file), steps per epoch, total steps."""
         opts, dist = self.opts, self.dist
         raw = read_config(opts.deepspeed_config, dist.device.type)
         micro = opts.micro_batch or raw.get("train_micro_batch_size_per_gpu", 1)
         accum = opts.grad_accum or raw.get("gradient_accumulation_steps", 1)
         spe = steps_per_epoch(len(self.examples), dist.world_size, micro, accum)
-        total = opts.max_steps if opts.max_steps else opts.epochs * spe
-        engine, ds_config = self._engine(total)
+        return Schedule(micro, accum, spe, opts.max_steps if opts.max_steps else opts.epochs * spe)
 
-        start_step = 0
-        if opts.resume and (self.ckpt_dir / "latest").is_file():
+    def _resume(self, engine) -> int:
+        """The step to start from: the latest DeepSpeed checkpoint's with --resume, else 0."""
+        if self.opts.resume and (self.ckpt_dir / "latest").is_file():
             path, client_state = engine.load_checkpoint(str(self.ckpt_dir))
             if path is None:
                 raise RuntimeError(f"could not load the DeepSpeed checkpoint in {self.ckpt_dir}")
-            start_step = int(client_state.get("step", engine.global_steps))
-        elif opts.resume and dist.is_main:
+            return int(client_state.get("step", engine.global_steps))
+        if self.opts.resume and self.dist.is_main:
             print(f"train: --resume: no checkpoint in {self.ckpt_dir}, starting at step 0", flush=True)
-        if dist.is_main:
-            self._write_args(ds_config, spe, total, start_step)
+        return 0
 
+    def _emission_tracker(self) -> EmissionTracker | NullTracker:
+        opts = self.opts
+        if not (opts.eco2ai and self.dist.is_main):
+            return NullTracker()
         n_params = sum(p.numel() for p in self.model.parameters())
-        tracker = NullTracker()
-        if opts.eco2ai and dist.is_main:
-            description = describe_model(self.sources.name, n_params, self.frozen["trainable"], opts.final)
-            tracker = EmissionTracker(self.out / "emission.csv", opts.project_name, description, opts.country,
-                                      opts.region, opts.cpu_processes)
-        bar = None
-        if dist.is_main and opts.progress:
-            from tqdm import tqdm
+        description = describe_model(self.sources.name, n_params, self.frozen["trainable"], opts.final)
+        return EmissionTracker(self.out / "emission.csv", opts.project_name, description, opts.country,
+                               opts.region, opts.cpu_processes)
 
-            bar = tqdm(total=total, initial=start_step, desc="train", unit="step", dynamic_ncols=True,
-                       file=sys.stdout)
-        log = (self.out / "train_log.jsonl").open("a", encoding="utf-8") if dist.is_main else None
-        running = RunningLosses()
-        step = start_step
-        history = []
-        tracker.start(first_epoch=step // spe + 1)
-        try:
-            while step < total:
-                epoch = step // spe
-                batches = epoch_micro_batches(len(self.examples), epoch, opts.seed, dist, micro, accum)
-                stats = EpochStats()
-                step_losses, step_tasks, t0 = [], defaultdict(list), time.time()
-                for k in range((step - epoch * spe) * accum, spe * accum):
-                    ids, tasks = make_batch(self.examples, batches[k], epoch, opts.seed, self.sources.tokenizer,
-                                            self.config, self.registry)
-                    ids = ids.to(engine.device)
-                    logits = engine(ids)
-                    out = rudolph_loss(logits, ids, tasks, self.config, self.registry, opts.loss_layout)
-                    engine.backward(out.loss)
-                    engine.step()
-                    loss = float(out.loss.detach())
-                    if not math.isfinite(loss):
-                        raise FloatingPointError(f"loss is {loss} at step {step}")
-                    stats.add(loss, out.right_correct, out.right_total)
-                    step_losses.append(loss)
-                    for task, value in out.task_losses.items():
-                        step_tasks[task].append(value)
-                    if (k + 1) % accum:
-                        continue
-                    step += 1
-                    task_means = {t: sum(v) / len(v) for t, v in step_tasks.items()}
-                    running.add(task_means)
-                    step_loss = sum(step_losses) / len(step_losses)
-                    if log is not None:
-                        log.write(json.dumps({"step": step, "epoch": epoch + 1, "loss": round(step_loss, 6),
-                                              "tasks": {t: round(v, 6) for t, v in task_means.items()},
-                                              "lr": engine.get_lr()[0], "seconds": round(time.time() - t0, 3)}) + "\n")
-                        log.flush()
-                    if bar is not None:
-                        bar.set_postfix(running.postfix(step_loss), refresh=False)
-                        bar.update(1)
-                    step_losses, step_tasks, t0 = [], defaultdict(list), time.time()
-                    if opts.save_every and step % opts.save_every == 0 and step < total:
-                        self._save(engine, step, epoch)
-                    if step >= total:
-                        break
-                epoch_loss, accuracy = stats.reduce()
-                history.append({"epoch": epoch + 1, "loss": epoch_loss, "accuracy": accuracy, "step": step})
-                tracker.epoch(epoch + 1, epoch_loss, accuracy)
-                if dist.is_main:
-                    with (self.out / "loss_log.csv").open("a", encoding="utf-8") as f:
-                        f.write(f"{epoch + 1},{epoch_loss:.6f}\n")
-                    message = (f"epoch {epoch + 1}: step {step}/{total}, loss {epoch_loss:.4f}, "
-                               f"right-text token accuracy {accuracy:.3f}")
-                    (bar.write(message) if bar is not None else print(message, flush=True))
-            self._save(engine, step, step // spe)
-        finally:
-            tracker.stop()
-            if bar is not None:
-                bar.close()
-            if log is not None:
-                log.close()
-        return {"steps": step, "start_step": start_step, "steps_per_epoch": spe, "epochs": history,
-                "weights": str(self.out / "weights"), "emission_csv": str(tracker.csv_path) if tracker.csv_path else None}
+    def _run_epoch(self, engine, schedule: Schedule, epoch: int, step: int,
+                   progress: Progress) -> tuple[int, EpochStats]:
+        """The optimizer steps of ``epoch`` from ``step`` on (to its end or to the last step)."""
+        opts, accum, spe = self.opts, schedule.grad_accum, schedule.steps_per_epoch
+        batches = epoch_micro_batches(len(self.examples), epoch, opts.seed, self.dist, schedule.micro_batch, accum)
+        stats = EpochStats()
+        step_losses, step_tasks, t0 = [], defaultdict(list), time.time()
+        for k in range((step - epoch * spe) * accum, spe * accum):
+            loss, out = self._micro_step(engine, batches[k], epoch, step)
+            stats.add(loss, out.right_correct, out.right_total)
+            step_losses.append(loss)
+            for task, value in out.task_losses.items():
+                step_tasks[task].append(value)
+            if (k + 1) % accum:
+                continue
+            step += 1
+            task_means = {t: sum(v) / len(v) for t, v in step_tasks.items()}
+            progress.step_done(step, epoch, sum(step_losses) / len(step_losses), task_means, engine.get_lr()[0],
+                               time.time() - t0)
+            step_losses, step_tasks, t0 = [], defaultdict(list), time.time()
+            if opts.save_every and step % opts.save_every == 0 and step < schedule.total_steps:
+                self._save(engine, step, epoch)
+            if step >= schedule.total_steps:
+                break
+        return step, stats
+
+    def _micro_step(self, engine, batch: list[int], epoch: int, step: int) -> tuple[float, LossOutput]:
+        """Forward, backward and engine step on one micro-batch; its loss (finite, or an error)."""
+        opts = self.opts
+        ids, tasks = make_batch(self.examples, batch, epoch, opts.seed, self.sources.tokenizer, self.config,
+                                self.registry)
+        ids = ids.to(engine.device)
+        logits = engine(ids)
+        out = rudolph_loss(logits, ids, tasks, self.config, self.registry, opts.loss_layout)
+        engine.backward(out.loss)
+        engine.step()
+        loss = float(out.loss.detach())
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"loss is {loss} at step {step}")
+        return loss, out
 
     def _write_args(self, ds_config: dict, spe: int, total: int, start_step: int) -> None:
         record = {"options": asdict(self.opts), "deepspeed": ds_config, "precision": precision_of(ds_config),

@@ -41,6 +41,9 @@ def config_name(params: dict) -> str:
     return f"{params['num_layers']}x{params['hidden_size']}"
 
 
+VQGAN_CONFIG_DIR = Path(__file__).resolve().parent / "configs" / "vqgan"  # package data (demo32.json, ...)
+
+
 def read_vqgan_config(value: str | Path | dict | None, vqgan_dir: Path | None) -> dict:
     return resolve_vqgan_config(value, vqgan_dir)  # the rules live in solution.vqgan.directory
 
