@@ -387,7 +387,7 @@ def answer_samples(run: Run, store):
     from solution.budget import Budget
     from solution.pipeline import Pipeline
     from solution.rudolph import DTYPES
-    from solution.weights import load_weights
+    from solution.weights import WeightsError, load_weights
 
     def on_sigterm(signum, frame):
         raise Interrupted("SIGTERM")
@@ -406,6 +406,8 @@ def answer_samples(run: Run, store):
         pipeline.run(run.samples)
     except (Interrupted, KeyboardInterrupt) as e:
         interrupted = str(e) or type(e).__name__
+    except WeightsError as e:  # a damaged file of the weights directory: its name and line, no traceback
+        run.failed("the weights could not be loaded", e)
     except Exception:
         run.failed("the model failed", trace=True)
     finally:

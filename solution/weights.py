@@ -26,6 +26,7 @@ import torch
 
 from .checkpoint_files import read_json_object
 from .rudolph import Rudolph, get_config, load_model, save_model
+from .rudolph.bpe import BPEModelError
 from .rudolph.tokenizer import Tokenizer
 from .vqgan import VQGAN, VQGAN_FILES, VQGANConfigError, load_vqgan, resolve_vqgan_config, save_vqgan_dir
 
@@ -112,7 +113,10 @@ def load_weights(root: str | Path, device: str | torch.device = "cpu", dtype: to
     """Model, tokenizer and VQGAN of a weights directory, on ``device`` (VQGAN kept in fp32 on CPU)."""
     paths = resolve_weights(root)
     model = load_model(paths.rudolph, paths.rudolph_config, device=device, dtype=dtype)
-    tokenizer = Tokenizer(paths.bpe)
+    try:
+        tokenizer = Tokenizer(paths.bpe)
+    except BPEModelError as e:  # a damaged bpe.model is the weights' problem: one clear line, no traceback
+        raise WeightsError(str(e)) from None
     vqgan_dtype = dtype if dtype is not None and torch.device(device).type == "cuda" else torch.float32
     vqgan = load_vqgan(paths.vqgan, paths.vqgan_config, device=device, dtype=vqgan_dtype)
     check_compatible(model, tokenizer, vqgan, paths.root)

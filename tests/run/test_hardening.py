@@ -3,6 +3,7 @@
 import json
 import os
 import random
+import shutil
 
 import pytest
 import torch
@@ -431,3 +432,18 @@ def test_batches_shrink_to_what_the_budget_affords(weights, tmp_path):
     assert [len(b) for b in pipeline._batches("score", items)] == [3] * 10
     budget.record("score", 400.0, 1)  # none fits any more: the rest is one batch, which the check skips
     assert [len(b) for b in pipeline._batches("score", items)] == [30]
+
+
+def test_a_truncated_bpe_model_is_one_warning_naming_the_file(tmp_path, tiny_weights, run_module, capsys):
+    """A damaged bpe.model: every id keeps its placeholder, exit 0 (--fail-on-error: 1), and the
+    warning names the file and line instead of printing a traceback."""
+    weights = tmp_path / "weights"
+    shutil.copytree(tiny_weights, weights)
+    lines = (weights / "bpe.model").read_text(encoding="utf-8").splitlines()
+    (weights / "bpe.model").write_text("\n".join(lines[:len(lines) // 2]) + "\n", encoding="utf-8")
+    path = make_input(tmp_path, {"a": [{"type": "text", "content": "Нарисуй кота"}]})
+    assert run_module.main(run_args(path, tmp_path / "out", weights)) == 0
+    err = capsys.readouterr().err
+    assert "the weights could not be loaded" in err and "bpe.model" in err and "Traceback" not in err
+    assert json.loads((tmp_path / "out" / "predictions.json").read_text()) == {"a": [{"type": "text", "content": ""}]}
+    assert run_module.main(run_args(path, tmp_path / "out2", weights, "--fail-on-error")) == 1
