@@ -112,7 +112,7 @@ class LineProgress:
     def __init__(self, phase: str, total: int, every: float):
         self.phase, self.total, self.every = phase, total, every
         self.n, self.start = 0, time.monotonic()
-        self.last = self.start
+        self.last, self.printed = self.start, -1  # when and at which count the last line was printed
 
     def update(self, n: int) -> None:
         self.n += n
@@ -122,14 +122,16 @@ class LineProgress:
             self._line(now)
 
     def _line(self, now: float) -> None:
+        self.printed = self.n
         print(f"{self.phase}: {self.n}/{self.total} samples, {now - self.start:.0f} s", file=sys.stderr, flush=True)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.total and self.n and time.monotonic() - self.start >= self.every:
-            self._line(time.monotonic())
+        now = time.monotonic()
+        if self.total and self.n and self.n != self.printed and now - self.start >= self.every:
+            self._line(now)  # the final count, unless the last line already said it
 
 
 class _NoProgress:

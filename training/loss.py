@@ -46,9 +46,9 @@ def part_ranges(config: RudolphConfig, layout: str = "rudolph") -> dict[str, tup
     """Logit positions ``[start, end)`` of each part; the label of position ``t`` is token ``t + 1``."""
     if layout not in LOSS_LAYOUTS:
         raise ValueError(f"unknown loss layout {layout!r}; known: {sorted(LOSS_LAYOUTS)}")
-    l, n = config.l_text_seq_length, config.image_seq_length
-    left_end = LOSS_LAYOUTS[layout](l)
-    return {"left": (0, left_end), "image": (left_end, l + n - 1), "right": (l + n, config.seq_length - 1)}
+    image_start, right_start = config.parts["image"][0], config.parts["right"][0]
+    left_end = LOSS_LAYOUTS[layout](image_start)
+    return {"left": (0, left_end), "image": (left_end, right_start - 1), "right": (right_start, config.seq_length - 1)}
 
 
 def label_ids(input_ids: torch.Tensor, config: RudolphConfig) -> torch.Tensor:

@@ -54,3 +54,17 @@ def test_line_progress_prints_plain_lines(capsys):
         bar.update(6)
     lines = capsys.readouterr().err.splitlines()
     assert lines[:2] == ["answer: 4/10 samples, 0 s", "answer: 10/10 samples, 0 s"]
+
+
+def test_line_progress_says_the_final_count_once(capsys, monkeypatch):
+    clock = iter([0.0, 40.0, 41.0, 80.0])  # start, an update at 40 s, one at 41 s, the exit at 80 s
+    monkeypatch.setattr("solution.pipeline.time.monotonic", lambda: next(clock))
+    with LineProgress("image", 2, every=30.0) as bar:
+        bar.update(1)  # 40 s: a line
+        bar.update(1)  # 41 s: too soon for a line
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["image: 1/2 samples, 40 s", "image: 2/2 samples, 80 s"]  # the exit says the final count
+    clock = iter([0.0, 40.0, 41.0])
+    with LineProgress("image", 1, every=30.0) as bar:
+        bar.update(1)  # the last update prints the final count ...
+    assert capsys.readouterr().err.splitlines() == ["image: 1/1 samples, 40 s"]  # ... and the exit does not repeat it
