@@ -61,10 +61,13 @@ class KVCache:
         return KVCache(self.keys[:, start:stop], self.values[:, start:stop], self.length)
 
     def keep(self, index: torch.Tensor) -> KVCache:
-        """Move rows ``index`` to the front, in place, and return them as a view of ``len(index)`` rows."""
+        """Move rows ``index`` to the front, in place, and return them as a view of ``len(index)`` rows.
+        One layer at a time: the copy in flight is one layer of the kept rows (at 2.7B, 11 MB a row),
+        never the whole cache of them."""
         n = index.shape[0]
-        self.keys[:, :n] = self.keys.index_select(1, index)
-        self.values[:, :n] = self.values.index_select(1, index)
+        for layer in range(self.keys.shape[0]):
+            self.keys[layer, :n] = self.keys[layer].index_select(0, index)
+            self.values[layer, :n] = self.values[layer].index_select(0, index)
         return self.rows(0, n)
 
     def update(self, layer: int, k: torch.Tensor, v: torch.Tensor,
