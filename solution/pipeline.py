@@ -49,6 +49,7 @@ from .rudolph import (
     generate_right_text,
     score_right_texts,
 )
+from .rudolph.batching import CPU_BATCH
 from .safe_files import FileProblem, make_dirs, save_image
 from .weights import Weights
 
@@ -64,7 +65,7 @@ def default_decoding(device: torch.device) -> str:
 class RunSettings:
     """The run's settings (run.py's command line)."""
 
-    batch_size: int = 4
+    batch_size: int = CPU_BATCH  # run.py sets it: on a GPU from free memory (solution.rudolph.batching)
     decoding: str = "auto"  # a mode of solution.rudolph.DECODING_MODES, or "auto" (default_decoding)
     text_only_image: str = "zeros"  # "zeros" (as fine-tuned) or "generated" (the baseline)
     answer_mode: str = "score"  # "score" the answer choices a sample gives, or "generate" freely
