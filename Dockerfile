@@ -42,6 +42,7 @@ WORKDIR /fbc2/solution
 COPY ${WEIGHTS} weights/demo/
 COPY run.py ./
 COPY solution/ solution/
+COPY fbc2_io/ fbc2_io/
 RUN python3 run.py --help > /dev/null
 
 CMD ["python3", "run.py"]

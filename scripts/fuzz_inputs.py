@@ -40,6 +40,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from fbc2_io.console import make_console_safe  # noqa: E402
 
 HOSTILE_PATHS = ["images/ok.png", "images/link.png", "linkdir/secret.png", "../outside/secret.png", "fifo",
                  "images", "a\0b.png", "\ud800.png", "\udcff.png", "n" * 300 + ".png", "d/" * 2100 + "x.png",
@@ -276,6 +277,7 @@ def scale(weights: Path, work: Path, budget: float, slack: float) -> int:
 
 
 def main(argv=None) -> int:
+    make_console_safe()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", type=Path, required=True, help="weights folder (tiny random weights are enough)")
     p.add_argument("--cases", type=int, default=40, help="random hostile cases (default 40)")
