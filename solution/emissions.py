@@ -148,7 +148,7 @@ def stop_tracker(confined: ConfinedTracker, timeout: float = STOP_TIMEOUT) -> Pa
         threading.Thread(target=stop, name="eco2ai-stop", daemon=True).start()
         stopped = finished.wait(timeout)
     if not stopped:
-        raise TimeoutError(f"eco2AI did not stop within {timeout:.0f} s; {confined.target} not written")
+        raise TimeoutError(f"eco2AI did not stop within {timeout:g} s; {confined.target} not written")
     if errors:
         raise errors[0]
     data = read_bytes(confined.private_csv, max_bytes=MAX_CSV_BYTES, what="eco2AI's emission file")

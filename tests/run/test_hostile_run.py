@@ -3,6 +3,7 @@ environment built the way a stranger would build it."""
 
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -121,7 +122,7 @@ def test_stopping_eco2ai_has_a_timeout(tmp_path):
         def stop(self):
             time.sleep(3600)
 
-    with pytest.raises(TimeoutError, match="eco2AI did not stop within 1 s"):
+    with pytest.raises(TimeoutError, match="eco2AI did not stop within 0.5 s"):
         stop_tracker(ConfinedTracker(Stuck(), tmp_path, tmp_path / "emission.csv"), timeout=0.5)
     assert not (tmp_path / "emission.csv").exists()
 
@@ -287,7 +288,7 @@ def test_a_master_without_its_peer_gives_up_within_the_budget(tmp_path, tiny_wei
                                                                              "--time-budget", "30")],
                             capture_output=True, text=True, timeout=600, env=env)
     assert result.returncode == 0, result.stderr
-    assert "distributed set-up as rank 0 of 2 failed within 3 s" in result.stderr
+    assert re.search(r"distributed set-up as rank 0 of 2 failed within \d s \(Timed out", result.stderr)  # 10 % left
     assert "answered: 1; placeholders: 0" in summary_counts(result.stderr)
 
 
