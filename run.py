@@ -207,9 +207,9 @@ def merge_rank_outputs(output: Path, ids: list[str], world: int) -> None:
 
 
 def print_summary(stats, store, n_samples: int, elapsed: float, interrupted: str | None, output: Path) -> None:
-    answered = len(store.done["answer"])
+    answered = store.on_disk.answers  # what the file on disk holds, not what was meant to be
     lines = [f"samples: {n_samples}; answered: {answered}; placeholders: {n_samples - answered}; "
-             f"images generated: {len(store.done['image'])}",
+             f"images generated: {store.on_disk.images}",
              f"output: {output.resolve() / 'predictions.json'} (images in {output.resolve() / 'images'})"]
     phases = ", ".join(f"{k} {v:.1f}s/{stats.samples.get(k, 0)}" for k, v in stats.seconds.items())
     lines.append(f"time: {elapsed:.1f}s in all; by phase (seconds/samples): {phases or 'none'}")
@@ -413,7 +413,7 @@ def answer_samples(run: Run, store):
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the final write must not be cut short
         try:
-            store.save()
+            store.finish()  # the reserved room is released for it; images give way to answers on a full disk
         except Exception as e:
             run.failed("the final write of predictions.json failed", e)
     return (pipeline.stats if pipeline is not None else None), interrupted
