@@ -11,7 +11,10 @@ it waits for the device once, at the first step). From these the guard keeps, pe
 - decode steps per batch (the mean of the batches run).
 
 One-off costs (capture and kernel timing of a new CUDA-graph step shape, the model's first-call
-warm-up) are timed apart (:meth:`Budget.one_off`) and reported, never folded into a rate.
+warm-up) are paid before the batch that needs them, only while one more fits at their mean so far
+(:meth:`Budget.affords_one_off`; a batch whose one-offs do not fit does not run either), and timed
+apart (:meth:`Budget.one_off`): reported, never folded into a rate; the batch's question then sees
+the time they took.
 
 **How a batch is costed.** ``cost(kind, r) = per_row * r + steps * step(r)``, where ``step(r)`` is
 the step time measured at ``r`` rows, interpolated linearly between two measured row counts, the
@@ -169,6 +172,7 @@ class Budget:
     costs: dict = field(default_factory=dict)  # kind -> KindCost
     deadlines: dict = field(default_factory=dict)  # kind -> elapsed seconds by which it must end
     one_offs: dict = field(default_factory=lambda: defaultdict(float))  # what -> seconds (never a rate)
+    one_off_counts: dict = field(default_factory=lambda: defaultdict(int))  # what -> times paid
 
     def __post_init__(self):
         if self.reserve is None:
@@ -205,6 +209,18 @@ class Budget:
     def one_off(self, what: str, seconds: float) -> None:
         """A cost paid once (capture, kernel timing, warm-up): reported, never a rate."""
         self.one_offs[what] += seconds
+        self.one_off_counts[what] += 1
+
+    def affords_one_off(self, kind: str, what: str) -> bool:
+        """Whether one more ``what`` for ``kind`` fits in :meth:`time_for`, at its mean so far (one
+        never paid yet: at the mean of every one-off paid so far, 0 before the first)."""
+        paid = self.one_off_counts.get(what, 0)
+        if paid:
+            expected = self.one_offs[what] / paid
+        else:
+            count = sum(self.one_off_counts.values())
+            expected = sum(self.one_offs.values()) / count if count else 0.0
+        return self.time_for(kind) > expected
 
     def measured(self, kind: str) -> bool:
         return kind in self.costs

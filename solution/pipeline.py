@@ -304,14 +304,17 @@ class Pipeline:
             tqdm.write(f"time budget: {self.budget.remaining():.0f} s left, degrading to '{level}'", file=sys.stderr)
         return rows
 
-    def _one_offs(self, kind: str, rows: int) -> None:
+    def _one_offs(self, kind: str, rows: int) -> bool:
         """Costs the next batch would otherwise carry into its kind's rates, paid and timed apart:
         the model's first call (once), and the static decode steps of this row count (CUDA-graph
         capture and kernel timing; for answers also the smaller row counts that finished rows
-        shrink to)."""
+        shrink to). False when the budget cannot afford them (the batch cannot run either); a batch
+        granted fewer rows captures its own shape."""
         if kind not in ("score", "generate", "image"):
-            return
+            return True
         if not self.warmed_up:
+            if not self.budget.affords_one_off(kind, "warm-up"):
+                return False
             self.warmed_up = True
             t0 = self.budget.clock()
             with torch.no_grad():
@@ -319,16 +322,19 @@ class Pipeline:
             self._sync()
             self.budget.one_off("warm-up", self.budget.clock() - t0)
         if self.engine is None or kind == "score":
-            return
+            return True
         part = "image" if kind == "image" else "right"
         shapes = [rows] if kind == "image" else sorted({rows, *(1 << k for k in range(rows.bit_length()) if 1 << k < rows)})
         new = [r for r in shapes if (part, r) not in self.engine.steps]
         if new:
+            if not self.budget.affords_one_off(kind, "capture"):
+                return False
             t0 = self.budget.clock()
             for r in new:
                 self.engine.step(part, r)
             self._sync()
             self.budget.one_off("capture", self.budget.clock() - t0)
+        return True
 
     def run_phase(self, kind: str, items: list[SampleWork], work: Callable, done: Callable,
                   skip: Callable | None = None) -> None:
@@ -340,7 +346,10 @@ class Pipeline:
             i = 0
             while i < len(items):
                 wanted = min(self.settings.batch_size, len(items) - i)
-                rows = 0 if kind in self.stopped else self._grant(kind, wanted)
+                rows = 0
+                # One-offs before the question, so that its answer sees the time they took.
+                if kind not in self.stopped and self.budget.allows(kind) and self._one_offs(kind, wanted):
+                    rows = self._grant(kind, wanted)
                 if rows == 0:
                     for w in items[i:]:
                         if skip is not None:
@@ -349,7 +358,6 @@ class Pipeline:
                     bar.update(len(items) - i)
                     return
                 batch = items[i:i + rows]
-                self._one_offs(kind, rows)
                 meter = self.budget.meter(self._sync)
                 self._isolated(kind, batch, functools.partial(work, meter=meter), done)
                 seconds = self.budget.record_meter(kind, rows, meter)  # with its retries: on the safe side
