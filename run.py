@@ -213,6 +213,8 @@ def print_summary(stats, store, n_samples: int, elapsed: float, interrupted: str
              f"output: {output.resolve() / 'predictions.json'} (images in {output.resolve() / 'images'})"]
     phases = ", ".join(f"{k} {v:.1f}s/{stats.samples.get(k, 0)}" for k, v in stats.seconds.items())
     lines.append(f"time: {elapsed:.1f}s in all; by phase (seconds/samples): {phases or 'none'}")
+    if stats.one_offs:
+        lines.append("one-off costs (kept out of the rates): " + ", ".join(f"{k} {v:.1f}s" for k, v in stats.one_offs.items()))
     if stats.levels:
         lines.append("time budget degraded: " + ", ".join(f"'{level}' at {t}s" for t, level in stats.levels))
     if stats.warnings:

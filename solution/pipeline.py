@@ -102,6 +102,7 @@ class RunStats:
     samples: Counter = field(default_factory=Counter)
     warnings: Counter = field(default_factory=Counter)
     levels: list = field(default_factory=list)
+    one_offs: dict = field(default_factory=dict)  # what -> seconds paid once (warm-up, capture), not in ``seconds``
 
 
 def answer_choices(sample: Sample) -> list[tuple[str, str]]:
@@ -231,7 +232,7 @@ class Pipeline:
         self.config = self.model.config
         self.device = self.model.text_embeddings.weight.device
         self.budget.batch_size = settings.batch_size
-        self.stats = RunStats()
+        self.stats = RunStats(one_offs=budget.one_offs)
         self.work: dict[str, SampleWork] = {}  # every prepared sample, by id
         self.todo = Remaining()  # work left, kept up to date batch by batch (never recounted)
         self.stopped: dict[str, str] = {}  # kind -> why no more of it runs (besides the budget)
