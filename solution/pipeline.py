@@ -201,7 +201,7 @@ def jpeg_bytes(picture: torch.Tensor) -> bytes:
     return buffer.getvalue()
 
 
-def _takes_seeds(function) -> bool:
+def takes_seeds(function) -> bool:
     try:
         return "seeds" in inspect.signature(function).parameters
     except (TypeError, ValueError):
@@ -214,7 +214,7 @@ def sample_rows(function, model, left: torch.Tensor, *tensors: torch.Tensor, see
     Until solution.rudolph's samplers take ``seeds`` (gpu branch), an adapter: a greedy batch needs
     no noise and runs as one; a sampled one runs row by row, each row with a generator seeded from
     its own seed, so that its tokens still depend on nothing but that seed."""
-    if _takes_seeds(function):
+    if takes_seeds(function):
         return function(model, left, *tensors, seeds=seeds, **kwargs)
     if greedy:
         return function(model, left, *tensors, **kwargs)
@@ -348,8 +348,10 @@ class Pipeline:
             while i < len(items):
                 wanted = min(self.settings.batch_size, len(items) - i)
                 rows = 0
-                # One-offs before the question, so that its answer sees the time they took.
-                if kind not in self.stopped and self.budget.allows(kind) and self._one_offs(kind, wanted):
+                # One-offs (for the rows the budget affords now) before the question, so that its
+                # answer sees the time they took.
+                if (kind not in self.stopped and self.budget.allows(kind)
+                        and self._one_offs(kind, self.budget.affordable(kind, wanted) or wanted)):
                     rows = self._grant(kind, wanted)
                 if rows == 0:
                     for w in items[i:]:

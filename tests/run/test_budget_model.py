@@ -14,8 +14,9 @@ import torch
 
 from solution.budget import LEVELS, Budget
 from solution.fbc2_input import Sample
-from solution.pipeline import ImageState, Pipeline, RunSettings, SampleWork
+from solution.pipeline import ImageState, Pipeline, RunSettings, SampleWork, takes_seeds
 from solution.predictions import PredictionStore
+from solution.rudolph import generate_image_tokens
 
 DEFAULT_BUDGET = 5 * 3600 - 20 * 60  # run.py's default --time-budget
 IMAGE_STEPS = 575  # 2.7B-FBC2: 576 image tokens, the first from the prefill
@@ -185,3 +186,25 @@ def test_a_slow_machine_degrades_in_the_documented_order(tmp_path, weights, fact
         assert budget.name == "options-only" and not store.done["image"]
         scored = {w.id for w in contest_works() if w.choices}
         assert 0 < len(store.done["answer"]) < len(scored) and store.done["answer"] <= scored
+
+
+def test_one_offs_are_paid_apart_for_the_rows_that_run(tmp_path, weights):
+    """With a static engine (CPU, no graphs) the real pipeline times the model's warm-up once and
+    each new step shape before its batch; the rates hold only the batches."""
+    works = [SampleWork(Sample(id=f"t{i}", text="x"), torch.zeros(weights.model.config.l_text_seq_length,
+                                                                  dtype=torch.long), [], ImageState.TEXT_ONLY)
+             for i in range(3)]
+    store = PredictionStore(tmp_path / "out", [w.id for w in works])
+    budget = Budget(seconds=600)  # under FULL_FIRST_BATCH: a one-row probe, then batches of 2
+    pipeline = Pipeline(weights, store, budget, RunSettings(progress=False, batch_size=2, decoding="static"))
+    pipeline.todo.image = 3
+    pipeline.generate_images(works)
+    assert len(store.done["image"]) == 3
+    assert budget.one_off_counts == {"warm-up": 1, "capture": 2}  # rows 1 (the probe), then rows 2
+    assert sorted(pipeline.engine.steps) == [("image", 1), ("image", 2)]
+    assert pipeline.stats.one_offs is budget.one_offs and all(v > 0 for v in budget.one_offs.values())
+    image = budget.costs["image"]
+    assert image.batches == 2 and image.rows == 3 and set(image.step_count) == {1, 2}
+    steps = weights.model.config.image_seq_length - 1
+    rows_alone = not takes_seeds(generate_image_tokens)  # the adapter runs sampled rows one by one
+    assert image.steps == steps * (1 + (2 if rows_alone else 1))  # every decode step counted by the meter
