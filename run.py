@@ -284,14 +284,16 @@ def merge_rank_outputs(output: Path, ids: list[str], world: int) -> None:
 
 
 def print_summary(stats, store, n_samples: int, elapsed: float, interrupted: str | None, output: Path) -> None:
-    answered = len(store.done["answer"])
+    answered = store.on_disk.answers  # what the file on disk holds, not what was meant to be
     images = output.resolve() / "images"
     where = f" (images in {images})" if images.is_dir() else ""
     lines = [f"samples: {n_samples}; answered: {answered}; placeholders: {n_samples - answered}; "
-             f"images generated: {len(store.done['image'])}",
+             f"images generated: {store.on_disk.images}",
              f"output: {output.resolve() / 'predictions.json'}{where}"]
     phases = ", ".join(f"{k} {v:.1f}s/{stats.samples.get(k, 0)}" for k, v in stats.seconds.items())
     lines.append(f"time: {elapsed:.1f}s in all; by phase (seconds/samples): {phases or 'none'}")
+    if stats.one_offs:
+        lines.append("one-off costs (kept out of the rates): " + ", ".join(f"{k} {v:.1f}s" for k, v in stats.one_offs.items()))
     if stats.levels:
         lines.append("time budget degraded: " + ", ".join(f"'{level}' at {t}s" for t, level in stats.levels))
     if stats.warnings:
@@ -550,7 +552,7 @@ def answer_samples(run: Run, store, stops: StopRequests):
     finally:
         stops.hold()  # the final write must not be cut short
         try:
-            store.save()
+            store.finish()  # the reserved room is released for it; images give way to answers on a full disk
         except Exception as e:
             run.failed("the final write of predictions.json failed", e)
     return (pipeline.stats if pipeline is not None else None), interrupted

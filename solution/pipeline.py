@@ -6,15 +6,21 @@ batched and ordered by left-text length so that similar samples (and answer leng
 1. **encode** the input image of each sample with the VQGAN (samples without a readable image are
    text-only);
 2. **answer**: when the text carries options (``a) ...; b) ...``) every option is scored as the
-   right text and the best one answers as ``"b) text"``; otherwise the right text is generated.
-   Text-only samples answer with the all-zero image block, as fine-tuning trained them
-   (``text_only_image="generated"`` conditions them on their generated image, as the baseline did);
+   right text (kind ``score``) and the best one answers as ``"b) text"``; otherwise the right text
+   is generated (kind ``generate``). Text-only samples answer with the all-zero image block, as
+   fine-tuning trained them (``text_only_image="generated"`` conditions them on their generated
+   image, as the baseline did);
 3. **image**: text-only samples get a generated image, decoded and saved as
-   ``images/image_<id>.jpg``.
+   ``images/image_<id>.jpg`` (``predictions.image_file_name``).
 
-Images come last so that the time-budget guard can drop them first. ``Budget`` decides, before every
-batch of every phase, what the remaining time still allows; the work left is kept in counters, so a
-check costs the same with 20 or 20,000 samples.
+Every phase is one loop, :meth:`Pipeline.run_phase`: before each batch one question to the
+``Budget`` (how many rows may run now), then the batch. Images come last so that the time-budget
+guard can drop them first; the work left is kept in counters, so a question costs the same with 20
+or 20,000 samples. Each sample's state lives in one :class:`SampleWork` record.
+
+Every sampled token of a sample comes from its own seeded stream (``row_seed(seed, phase, id)``),
+so answers and images do not depend on the batch size, on which samples share a batch, or on a
+resume.
 
 One sample never costs another its answer: an exception while preparing, encoding, answering or
 saving is a warning on that sample (which keeps its placeholder); a batch that fails is retried
@@ -23,12 +29,15 @@ sample by sample.
 
 from __future__ import annotations
 
+import enum
+import functools
 import hashlib
-import re
+import inspect
+import io
 import sys
 import time
-import zlib
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,14 +46,14 @@ from tqdm import tqdm
 
 from fbc2_io.errors import UnusableFile
 from fbc2_io.files import make_dirs
-from fbc2_io.images import save_image
 from fbc2_io.text import without_surrogates
 
 from .answer_options import parse_options
-from .budget import ENCODE_SHARE, Budget, Remaining
+from .budget import ENCODE_SHARE, BatchMeter, Budget, Remaining
 from .fbc2_input import Sample, read_sample_image
 from .images import prepare_image, to_pil
-from .predictions import PredictionStore
+from .predictions import DiskFull, PredictionStore
+from .predictions import image_file_name as image_file_name  # scripts name it from here
 from .rudolph import (
     BASELINE_IMAGE_SAMPLING,
     GREEDY,
@@ -55,6 +64,14 @@ from .rudolph import (
     score_right_texts,
 )
 from .rudolph.batching import CPU_BATCH
+
+try:
+    from .rudolph import row_seed
+except ImportError:  # until solution.rudolph provides it (gpu branch): the same signature and contract
+    def row_seed(run_seed: int, phase: str, sample_id: str) -> int:
+        """The seed of one sample's stream in one phase: a 63-bit hash of the three."""
+        text = f"{run_seed}:{phase}:{sample_id}".encode("utf-8", "surrogatepass")
+        return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little") >> 1
 from .weights import Weights
 
 VQGAN_CHUNK = 8  # images the VQGAN encodes or decodes at once, whatever the batch size
@@ -88,6 +105,7 @@ class RunStats:
     samples: Counter = field(default_factory=Counter)
     warnings: Counter = field(default_factory=Counter)
     levels: list = field(default_factory=list)
+    one_offs: dict = field(default_factory=dict)  # what -> seconds paid once (warm-up, capture), not in ``seconds``
 
 
 def answer_choices(sample: Sample) -> list[tuple[str, str]]:
@@ -97,18 +115,6 @@ def answer_choices(sample: Sample) -> list[tuple[str, str]]:
         if len(choices) >= 2:
             return choices
     return []
-
-
-def image_file_name(sample_id: str) -> str:
-    """``image_<id>.jpg``; ids that are not plain names get a stable hash instead."""
-    if re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", sample_id) and not sample_id.startswith("."):
-        return f"image_{sample_id}.jpg"
-    return f"image_{hashlib.sha1(sample_id.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}.jpg"
-
-
-def batches(items: list, size: int):
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
 
 
 class LineProgress:
@@ -150,9 +156,76 @@ class _NoProgress:
         pass
 
 
+
 MAX_PRINTED_FAILURES = 10  # later failures only count in the summary
-FAILURE_CONSEQUENCE = {"prepare": "it keeps its placeholder answer", "answer": "it keeps its placeholder answer",
-                       "encode": "it is answered without its image", "image": "it gets no generated image"}
+FAILURE_CONSEQUENCE = {"prepare": "it keeps its placeholder answer", "score": "it keeps its placeholder answer",
+                       "generate": "it keeps its placeholder answer", "encode": "it is answered without its image",
+                       "image": "it gets no generated image"}
+STATS_PHASE = {"encode": "encode", "score": "answer", "generate": "answer", "image": "image"}
+
+
+class ImageState(enum.Enum):
+    """Where a sample stands with images."""
+
+    GIVEN = "given"  # it has an input image, not encoded yet
+    ENCODED = "encoded"  # its input image's codes are in ``image_codes``
+    TEXT_ONLY = "text-only"  # no usable input image: it gets a generated one
+    NOT_ENCODED = "not encoded"  # no time to encode its image: answered with the zero block, no generated image
+
+
+@dataclass
+class SampleWork:
+    """One sample's state through the phases (the store holds its answer and image file)."""
+
+    sample: Sample
+    left: torch.Tensor  # left-text ids (l,)
+    choices: list[tuple[str, str]]  # answer choices to score; empty: the answer is generated
+    image: ImageState
+    image_codes: torch.Tensor | None = None  # VQGAN codes of its input image
+    generated_codes: torch.Tensor | None = None  # codes of its generated image
+
+    @property
+    def id(self) -> str:
+        return self.sample.id
+
+    @property
+    def answer_kind(self) -> str:
+        return "score" if self.choices else "generate"
+
+    @property
+    def left_length(self) -> int:
+        return int((self.left != 0).sum())
+
+
+def jpeg_bytes(picture: torch.Tensor) -> bytes:
+    """A decoded image tensor as JPEG bytes (quality 95)."""
+    buffer = io.BytesIO()
+    to_pil(picture.float().cpu()).save(buffer, format="JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def takes_seeds(function) -> bool:
+    try:
+        return "seeds" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def sample_rows(function, model, left: torch.Tensor, *tensors: torch.Tensor, seeds: torch.Tensor, greedy: bool,
+                **kwargs):
+    """``function(model, left, *tensors, seeds=seeds, **kwargs)`` for a sampler that takes row seeds.
+    Until solution.rudolph's samplers take ``seeds`` (gpu branch), an adapter: a greedy batch needs
+    no noise and runs as one; a sampled one runs row by row, each row with a generator seeded from
+    its own seed, so that its tokens still depend on nothing but that seed."""
+    if takes_seeds(function):
+        return function(model, left, *tensors, seeds=seeds, **kwargs)
+    if greedy:
+        return function(model, left, *tensors, **kwargs)
+    rows = []
+    for i in range(left.shape[0]):
+        generator = torch.Generator(device=left.device).manual_seed(int(seeds[i]))
+        rows.append(function(model, left[i:i + 1], *(t[i:i + 1] for t in tensors), generator=generator, **kwargs))
+    return torch.cat(rows) if isinstance(rows[0], torch.Tensor) else [r for part in rows for r in part]
 
 
 class Pipeline:
@@ -161,108 +234,164 @@ class Pipeline:
         self.model, self.tokenizer, self.vqgan = weights.model, weights.tokenizer, weights.vqgan
         self.config = self.model.config
         self.device = self.model.text_embeddings.weight.device
-        self.stats = RunStats()
-        self.image_ids: dict[str, torch.Tensor] = {}  # VQGAN codes of input images
-        self.generated_ids: dict[str, torch.Tensor] = {}  # generated codes of text-only samples
-        self.choices: dict[str, list[tuple[str, str]]] = {}  # a sample's answer choices
-        self.left: dict[str, torch.Tensor] = {}
+        self.budget.batch_size = settings.batch_size
+        self.stats = RunStats(one_offs=budget.one_offs)
+        self.work: dict[str, SampleWork] = {}  # every prepared sample, by id
         self.todo = Remaining()  # work left, kept up to date batch by batch (never recounted)
+        self.stopped: dict[str, str] = {}  # kind -> why no more of it runs (besides the budget)
         self.failures = 0
+        self.warmed_up = False
         self.decoding = default_decoding(self.device) if settings.decoding == "auto" else settings.decoding
         # The static KV cache (and CUDA graphs) live as long as the run; option scoring reuses the cache.
         self.engine = DecodeEngine.for_decoding(self.model, settings.batch_size, self.decoding)
 
     # -- helpers ------------------------------------------------------------------------------
-    def _generator(self, phase: str, ids: list[str]) -> torch.Generator:
-        seed = zlib.crc32(f"{self.settings.seed}:{phase}:{ids[0]}".encode("utf-8", "surrogatepass"))
-        return torch.Generator(device=self.device).manual_seed(seed)
+    def _seeds(self, phase: str, batch: list[SampleWork]) -> torch.Tensor:
+        """The row seeds of a batch: each sample's own, from the run seed, the phase and its id."""
+        return torch.tensor([row_seed(self.settings.seed, phase, w.id) for w in batch], dtype=torch.int64,
+                            device=self.device)
+
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
 
     def _bar(self, phase: str, total: int):
         """A tqdm bar on a terminal, a line every ``progress_every`` seconds otherwise."""
         if not self.settings.progress or total == 0:
             return _NoProgress()
         if sys.stderr.isatty():
-            return tqdm(total=total, desc=f"{phase:<7}", unit="sample", dynamic_ncols=True, file=sys.stderr)
+            return tqdm(total=total, desc=f"{phase:<8}", unit="sample", dynamic_ncols=True, file=sys.stderr)
         return LineProgress(phase, total, self.settings.progress_every)
 
-    def _failed(self, phase: str, s: Sample, error: BaseException) -> None:
+    def _failed(self, kind: str, s: Sample, error: BaseException) -> None:
         """One sample's failure: a warning on it (the summary counts them), printed for the first few."""
+        phase = "answer" if kind in ("score", "generate") else kind
         s.warnings.append(f"failed sample: {phase} ({type(error).__name__})")
         self.failures += 1
         if self.failures <= MAX_PRINTED_FAILURES:
             message = str(error).splitlines()[0][:200] if str(error) else ""
             print(f"run.py: warning: sample {s.id!r}: {phase} failed ({type(error).__name__}: {message}); "
-                  f"{FAILURE_CONSEQUENCE[phase]}", file=sys.stderr)
+                  f"{FAILURE_CONSEQUENCE[kind]}", file=sys.stderr)
 
-    def _isolated(self, phase: str, batch: list[Sample], work, done) -> None:
-        """``work(batch)``; if it raises, ``work([s])`` for each sample not ``done(s)`` yet, so that a
+    def _isolated(self, kind: str, batch: list[SampleWork], work, done) -> None:
+        """``work(batch)``; if it raises, ``work([w])`` for each sample not ``done(w)`` yet, so that a
         failure costs only the sample that causes it."""
         try:
             work(batch)
             return
         except Exception as e:
             if len(batch) == 1:
-                self._failed(phase, batch[0], e)
+                self._failed(kind, batch[0].sample, e)
                 return
         if self.device.type == "cuda":
             torch.cuda.empty_cache()  # an out-of-memory batch may leave blocks that one sample can use
-        for s in batch:
-            if done(s):
+        for w in batch:
+            if done(w):
                 continue
             try:
-                work([s])
+                work([w])
             except Exception as e:
-                self._failed(phase, s, e)
+                self._failed(kind, w.sample, e)
 
     @property
     def full_answer_tokens(self) -> int:
         room = self.config.r_text_seq_length - 2
         return min(self.settings.max_answer_tokens, room) if self.settings.max_answer_tokens else room
 
-    def _batches(self, kind: str, items: list):
-        """Batches of ``kind`` sized to the budget: a single sample while its cost is unmeasured (an
-        unknown cost overruns by one sample at most), then ``batch_size``, or fewer when only fewer
-        still fit; once none fits, all the rest as one batch (which the budget check skips)."""
-        i = 0
-        while i < len(items):
-            affordable = self.budget.affordable(kind)
-            size = 1 if affordable is None else min(self.settings.batch_size, affordable) or len(items) - i
-            yield items[i:i + size]
-            i += size
-
-    def _check_budget(self) -> None:
-        """Constant time: the budget sees the counters in ``self.todo``."""
+    def _grant(self, kind: str, wanted: int) -> int:
+        """The budget's answer for the next batch (level changes printed and kept in the stats)."""
         before = self.budget.name
-        level = self.budget.update(self.todo, self.full_answer_tokens)
-        if level != before:
+        rows = self.budget.grant(kind, wanted, self.todo)
+        if self.budget.name != before:
+            level = self.budget.name
             self.stats.levels.append((round(self.budget.elapsed(), 1), level))
             tqdm.write(f"time budget: {self.budget.remaining():.0f} s left, degrading to '{level}'", file=sys.stderr)
+        return rows
 
-    def _count_todo(self, samples: list[Sample], image_samples: list[Sample]) -> None:
-        """The counters, set once per run (each batch then lowers them)."""
-        answer = [s for s in samples if not self.store.is_done("answer", s.id)]
-        scored = sum(1 for s in answer if self.choices.get(s.id))
-        self.todo = Remaining(generate=len(answer) - scored, score=scored,
-                              image=sum(1 for s in image_samples if not self.store.is_done("image", s.id)))
+    def _one_offs(self, kind: str, rows: int) -> bool:
+        """Costs the next batch would otherwise carry into its kind's rates, paid and timed apart:
+        the model's first call (once), and the static decode steps of this row count (CUDA-graph
+        capture and kernel timing; for answers also the smaller row counts that finished rows
+        shrink to). False when the budget cannot afford them (the batch cannot run either); a batch
+        granted fewer rows captures its own shape."""
+        if kind not in ("score", "generate", "image"):
+            return True
+        if not self.warmed_up:
+            if not self.budget.affords_one_off(kind, "warm-up"):
+                return False
+            self.warmed_up = True
+            t0 = self.budget.clock()
+            with torch.no_grad():
+                self.model(torch.zeros(1, self.config.l_text_seq_length, dtype=torch.long, device=self.device))
+            self._sync()
+            self.budget.one_off("warm-up", self.budget.clock() - t0)
+        if self.engine is None or kind == "score":
+            return True
+        part = "image" if kind == "image" else "right"
+        shapes = [rows] if kind == "image" else sorted({rows, *(1 << k for k in range(rows.bit_length()) if 1 << k < rows)})
+        new = [r for r in shapes if (part, r) not in self.engine.steps]
+        if new:
+            if not self.budget.affords_one_off(kind, "capture"):
+                return False
+            t0 = self.budget.clock()
+            for r in new:
+                self.engine.step(part, r)
+            self._sync()
+            self.budget.one_off("capture", self.budget.clock() - t0)
+        return True
+
+    def run_phase(self, kind: str, items: list[SampleWork], work: Callable, done: Callable,
+                  skip: Callable | None = None) -> None:
+        """Every batch of ``kind`` over ``items``: one Budget question (how many rows may run now),
+        then ``work(batch, meter)`` isolated per sample (``done(w)``: that sample needs no retry).
+        Once the budget (or ``self.stopped``) refuses, the rest is skipped (``skip(w)`` each)."""
+        phase = STATS_PHASE[kind]
+        with self._bar(kind, len(items)) as bar:
+            i = 0
+            while i < len(items):
+                wanted = min(self.settings.batch_size, len(items) - i)
+                rows = 0
+                # One-offs (for the rows the budget affords now) before the question, so that its
+                # answer sees the time they took.
+                if (kind not in self.stopped and self.budget.allows(kind)
+                        and self._one_offs(kind, self.budget.affordable(kind, wanted) or wanted)):
+                    rows = self._grant(kind, wanted)
+                if rows == 0:
+                    for w in items[i:]:
+                        if skip is not None:
+                            skip(w)
+                    self.todo.count_off(kind, len(items) - i)
+                    bar.update(len(items) - i)
+                    return
+                batch = items[i:i + rows]
+                meter = self.budget.meter(self._sync)
+                self._isolated(kind, batch, functools.partial(work, meter=meter), done)
+                seconds = self.budget.record_meter(kind, rows, meter)  # with its retries: on the safe side
+                self.stats.seconds[phase] += seconds
+                self.stats.samples[phase] += rows
+                self.todo.count_off(kind, rows)
+                bar.update(rows)
+                i += rows
 
     # -- phases -------------------------------------------------------------------------------
-    def prepare(self, samples: list[Sample]) -> list[Sample]:
-        """Tokenise every sample (texts with lone surrogates after replacement); returns the samples
-        that are ready. A failing sample, or any sample once the budget has run out, is left out."""
+    def prepare(self, samples: list[Sample]) -> list[SampleWork]:
+        """Tokenise every sample (texts with lone surrogates after replacement); returns the work
+        records of the samples that are ready. A failing sample, or any sample once the budget has
+        run out, is left out."""
         ready = []
         for s in samples:
             if self.budget.out_of_time():
-                self._check_budget()  # records the fall to 'stop'
+                self._grant("score", 0)  # records the fall to 'stop'
                 break
             try:
-                self.left[s.id] = self.tokenizer.encode_left(without_surrogates(s.text), self.config.l_text_seq_length)
-                if self.settings.answer_mode == "score":
-                    self.choices[s.id] = answer_choices(s)
+                left = self.tokenizer.encode_left(without_surrogates(s.text), self.config.l_text_seq_length)
+                choices = answer_choices(s) if self.settings.answer_mode == "score" else []
             except Exception as e:
-                self.left.pop(s.id, None)
                 self._failed("prepare", s, e)
                 continue
-            ready.append(s)
+            state = ImageState.GIVEN if s.image_path else ImageState.TEXT_ONLY
+            self.work[s.id] = SampleWork(s, left, choices, state)
+            ready.append(self.work[s.id])
         return ready
 
     def _read_image(self, s: Sample) -> torch.Tensor | None:
@@ -272,79 +401,58 @@ class Pipeline:
         s.image = None  # not kept in memory
         return None if img is None else prepare_image(img, self.weights.image_size)
 
-    def _encode_batch(self, batch: list[Sample]) -> None:
+    def _encode_batch(self, batch: list[SampleWork], meter: BatchMeter) -> None:
         tensors, ok = [], []
-        for s in batch:
-            tensor = self._read_image(s)
+        for w in batch:
+            tensor = self._read_image(w.sample)
             if tensor is None:
-                s.image_path = None  # unreadable: the sample becomes text-only
+                w.image = ImageState.TEXT_ONLY  # unreadable
             else:
                 tensors.append(tensor)
-                ok.append(s)
+                ok.append(w)
         for i in range(0, len(tensors), VQGAN_CHUNK):
             codes = self.vqgan.encode(torch.stack(tensors[i:i + VQGAN_CHUNK]).to(self.device))
-            for s, code in zip(ok[i:i + VQGAN_CHUNK], codes, strict=True):
-                self.image_ids[s.id] = code.cpu()
+            for w, code in zip(ok[i:i + VQGAN_CHUNK], codes, strict=True):
+                w.image_codes, w.image = code.cpu(), ImageState.ENCODED
 
-    def encode_images(self, samples: list[Sample]) -> None:
-        todo = [s for s in samples if s.image_path and not self.store.is_done("answer", s.id)]
-        self.budget.cap("encode", ENCODE_SHARE)
-        t0 = time.monotonic()
-        with self._bar("encode", len(todo)) as bar:
-            for batch in self._batches("encode", todo):
-                self._check_budget()
-                if not (self.budget.allows("encode") and self.budget.fits("encode", len(batch))):
-                    for s in batch:  # not encoded: answered with the zero image block; image_path stays
-                        s.image = None  # set, so no image is generated for it either
-                        s.warnings.append("not encoded: no time budget left for it")
-                else:
-                    started = time.monotonic()
-                    self._isolated("encode", batch, self._encode_batch, lambda s: s.id in self.image_ids)
-                    for s in batch:
-                        if s.id not in self.image_ids:
-                            s.image_path = None
-                    self.budget.record("encode", time.monotonic() - started, len(batch))
-                bar.update(len(batch))
-        self.stats.seconds["encode"] += time.monotonic() - t0
-        self.stats.samples["encode"] += len(todo)
+    @staticmethod
+    def _not_encoded(w: SampleWork) -> None:
+        w.sample.image = None  # not kept in memory
+        w.image = ImageState.NOT_ENCODED
+        w.sample.warnings.append("not encoded: no time budget left for it")
 
-    def _image_block(self, s: Sample) -> torch.Tensor:
-        if s.id in self.image_ids:
-            return self.image_ids[s.id]
-        if self.settings.text_only_image == "generated" and s.id in self.generated_ids:
-            return self.generated_ids[s.id]
+    def encode_images(self, works: list[SampleWork]) -> None:
+        todo = [w for w in works if w.image is ImageState.GIVEN and not self.store.is_done("answer", w.id)]
+        self.budget.set_deadline("encode", ENCODE_SHARE)
+        self.run_phase("encode", todo, self._encode_batch, lambda w: w.image is not ImageState.GIVEN,
+                       skip=self._not_encoded)
+        for w in todo:
+            if w.image is ImageState.GIVEN:  # its encoding failed: answered (and drawn) as text-only
+                w.image = ImageState.TEXT_ONLY
+
+    def _image_block(self, w: SampleWork) -> torch.Tensor:
+        if w.image_codes is not None:
+            return w.image_codes
+        if self.settings.text_only_image == "generated" and w.generated_codes is not None:
+            return w.generated_codes
         return torch.zeros(self.config.image_seq_length, dtype=torch.long)
 
-    def answer(self, samples: list[Sample]) -> None:
-        todo = [s for s in samples if not self.store.is_done("answer", s.id)]
-        todo.sort(key=lambda s: (bool(self.choices.get(s.id)), int((self.left[s.id] != 0).sum())))
-        answered = lambda s: self.store.is_done("answer", s.id)  # noqa: E731
-        with self._bar("answer", len(todo)) as bar:
-            for kind in ("score", "generate"):
-                group = [s for s in todo if bool(self.choices.get(s.id)) == (kind == "score")]
-                work = self._score_batch if kind == "score" else self._generate_batch
-                for batch in self._batches(kind, group):
-                    self._check_budget()
-                    if self.budget.allows(kind) and self.budget.fits(kind, len(batch)):
-                        t0 = time.monotonic()
-                        self._isolated("answer", batch, work, answered)
-                        seconds = time.monotonic() - t0
-                        self.budget.record(kind, seconds, len(batch))
-                        self.stats.seconds["answer"] += seconds
-                        self.stats.samples["answer"] += len(batch)
-                    setattr(self.todo, kind, getattr(self.todo, kind) - len(batch))
-                    bar.update(len(batch))
+    def answer(self, works: list[SampleWork]) -> None:
+        todo = sorted((w for w in works if not self.store.is_done("answer", w.id)), key=lambda w: w.left_length)
+        answered = lambda w: self.store.is_done("answer", w.id)  # noqa: E731
+        for kind, work in (("score", self._score_batch), ("generate", self._generate_batch)):
+            self.run_phase(kind, [w for w in todo if w.answer_kind == kind], work, answered)
 
-    def _batch_inputs(self, batch: list[Sample]) -> tuple[torch.Tensor, torch.Tensor]:
-        left = torch.stack([self.left[s.id] for s in batch]).to(self.device)
-        image = torch.stack([self._image_block(s) for s in batch]).to(self.device)
+    def _batch_inputs(self, batch: list[SampleWork]) -> tuple[torch.Tensor, torch.Tensor]:
+        left = torch.stack([w.left for w in batch]).to(self.device)
+        image = torch.stack([self._image_block(w) for w in batch]).to(self.device)
         return left, image
 
-    def _score_batch(self, batch: list[Sample]) -> None:
+    def _score_batch(self, batch: list[SampleWork], meter: BatchMeter) -> None:
         left, image = self._batch_inputs(batch)
         rights, owner = [], []
-        for row, s in enumerate(batch):
-            for _, text in self.choices[s.id]:
+        for row, w in enumerate(batch):
+            for _, text in w.choices:
                 rights.append(self.tokenizer.encode_right(text, self.config.r_text_seq_length))
                 owner.append(row)
         total, count = score_right_texts(self.model, left, image, torch.stack(rights).to(self.device),
@@ -352,84 +460,86 @@ class Pipeline:
                                          cache=self.engine.cache if self.engine is not None else None)
         mean = (total / count.clamp(min=1)).cpu()
         start = 0
-        for s in batch:
-            choices = self.choices[s.id]
-            best = int(mean[start:start + len(choices)].argmax())
-            letter, text = choices[best]
-            self.store.set_text(s.id, f"{letter}) {text}")
-            start += len(choices)
+        for w in batch:
+            best = int(mean[start:start + len(w.choices)].argmax())
+            letter, text = w.choices[best]
+            self.store.set_text(w.id, f"{letter}) {text}")
+            start += len(w.choices)
 
-    def _generate_batch(self, batch: list[Sample]) -> None:
+    def _generate_batch(self, batch: list[SampleWork], meter: BatchMeter) -> None:
         left, image = self._batch_inputs(batch)
         prefix = self.tokenizer.right_prefix().to(self.device).expand(len(batch), -1)
-        out = generate_right_text(self.model, left, image, prefix, self.settings.answer_sampling,
-                                  max_new_tokens=self.budget.answer_tokens(self.full_answer_tokens),
-                                  generator=self._generator("answer", [s.id for s in batch]),
-                                  decoding=self.decoding, engine=self.engine)
-        for s, ids in zip(batch, out, strict=True):
-            self.store.set_text(s.id, self.tokenizer.decode(ids))
+        sampling = self.settings.answer_sampling
+        out = sample_rows(generate_right_text, self.model, left, image, prefix, sampling=sampling,
+                          seeds=self._seeds("answer", batch), greedy=sampling.greedy,
+                          max_new_tokens=self.budget.answer_tokens(self.full_answer_tokens),
+                          decoding=self.decoding, engine=self.engine, progress=meter.step)
+        for w, ids in zip(batch, out, strict=True):
+            self.store.set_text(w.id, self.tokenizer.decode(ids))
 
-    def _image_batch(self, batch: list[Sample]) -> None:
-        left = torch.stack([self.left[s.id] for s in batch]).to(self.device)
-        codes = generate_image_tokens(self.model, left, self.settings.image_sampling,
-                                      generator=self._generator("image", [s.id for s in batch]),
-                                      decoding=self.decoding, engine=self.engine)
+    def _image_batch(self, batch: list[SampleWork], meter: BatchMeter) -> None:
+        left = torch.stack([w.left for w in batch]).to(self.device)
+        sampling = self.settings.image_sampling
+        codes = sample_rows(generate_image_tokens, self.model, left, sampling=sampling,
+                            seeds=self._seeds("image", batch), greedy=sampling.greedy,
+                            decoding=self.decoding, engine=self.engine, progress=meter.step)
         pictures = torch.cat([self.vqgan.decode(codes[i:i + VQGAN_CHUNK]) for i in range(0, len(batch), VQGAN_CHUNK)])
-        for s, code, picture in zip(batch, codes, pictures, strict=True):
-            self.generated_ids[s.id] = code.cpu()
-            name = image_file_name(s.id)
+        for w, code, picture in zip(batch, codes, pictures, strict=True):
+            w.generated_codes = code.cpu()
             try:
-                save_image(to_pil(picture.float().cpu()), self.store.dir / "images" / name, root=self.store.dir,
-                           quality=95)
+                self.store.write_image(w.id, jpeg_bytes(picture))
+            except DiskFull as e:  # no room for more images: the answers keep theirs
+                self._stop("image", f"the output disk is full ({e})")
+                return
             except Exception as e:  # this sample only: the others of the batch keep their images
-                self._failed("image", s, e)
-                continue
-            self.store.set_image(s.id, f"images/{name}")
+                self._failed("image", w.sample, e)
 
-    def generate_images(self, samples: list[Sample]) -> None:
-        todo = [s for s in samples if not self.store.is_done("image", s.id)]
+    def _stop(self, kind: str, why: str) -> None:
+        """No more ``kind`` in this run, for a reason the budget does not know; one warning."""
+        if kind not in self.stopped:
+            self.stopped[kind] = why
+            self.stats.warnings[f"no more {kind}s: {why.split(' (')[0]}"] += 1
+            print(f"run.py: warning: no more {kind}s are generated: {why}", file=sys.stderr)
+
+    def generate_images(self, works: list[SampleWork]) -> None:
+        todo = sorted((w for w in works if not self.store.is_done("image", w.id)), key=lambda w: w.left_length)
         if todo:
             try:
                 make_dirs(self.store.dir / "images", root=self.store.dir)
             except UnusableFile as e:  # e.g. a link planted as output/images: refused once, not per sample
                 print(f"run.py: warning: no images are generated: {e}", file=sys.stderr)
                 self.stats.warnings["no images generated"] += 1
+                self.todo.count_off("image", len(todo))
                 return
-        todo.sort(key=lambda s: int((self.left[s.id] != 0).sum()))
-        with self._bar("image", len(todo)) as bar:
-            for batch in self._batches("image", todo):
-                self._check_budget()
-                if self.budget.allows("image") and self.budget.fits("image", len(batch)):
-                    t0 = time.monotonic()
-                    self._isolated("image", batch, self._image_batch,
-                                   lambda s: self.store.is_done("image", s.id) or s.id in self.generated_ids)
-                    seconds = time.monotonic() - t0
-                    self.budget.record("image", seconds, len(batch))
-                    self.stats.seconds["image"] += seconds
-                    self.stats.samples["image"] += len(batch)
-                self.todo.image -= len(batch)
-                bar.update(len(batch))
+            if not self.store.reserve_space():
+                self._stop("image", "the output disk has no room for them beside the answers")
+        self.run_phase("image", todo, self._image_batch,
+                       lambda w: self.store.is_done("image", w.id) or w.generated_codes is not None)
 
-    def recover_generated_codes(self, samples: list[Sample]) -> None:
+    def _recover_batch(self, batch: list[SampleWork], meter: BatchMeter) -> None:
+        found = [(w, read_sample_image(self.store.dir / self.store.images[w.id], self.store.images[w.id], w.sample,
+                                       self.store.dir)) for w in batch]
+        found = [(w, img) for w, img in found if img is not None]  # unreadable: answered with zeros
+        if found:
+            pictures = torch.stack([prepare_image(img, self.weights.image_size) for _, img in found])
+            codes = self.vqgan.encode(pictures.to(self.device))
+            for (w, _), code in zip(found, codes, strict=True):
+                w.generated_codes = code.cpu()
+
+    def recover_generated_codes(self, works: list[SampleWork]) -> None:
         """After a resume, images generated by the earlier run are known only as files: encode them
         again so that their samples are still answered conditioned on them."""
-        todo = [s for s in samples if s.id not in self.generated_ids and self.store.is_done("image", s.id)
-                and not self.store.is_done("answer", s.id)]
+        todo = [w for w in works if w.generated_codes is None and self.store.is_done("image", w.id)
+                and not self.store.is_done("answer", w.id)]
+        self.budget.set_deadline("encode", ENCODE_SHARE)
+        self.run_phase("encode", todo, self._recover_batch, lambda w: w.generated_codes is not None)
 
-        def work(batch: list[Sample]) -> None:
-            found = [(s, read_sample_image(self.store.dir / self.store.images[s.id], self.store.images[s.id], s,
-                                           self.store.dir)) for s in batch]
-            found = [(s, img) for s, img in found if img is not None]  # unreadable: answered with zeros
-            if found:
-                pictures = torch.stack([prepare_image(img, self.weights.image_size) for _, img in found])
-                codes = self.vqgan.encode(pictures.to(self.device))
-                for (s, _), code in zip(found, codes, strict=True):
-                    self.generated_ids[s.id] = code.cpu()
-
-        for batch in batches(todo, self.settings.batch_size):
-            if self.budget.out_of_time():
-                break
-            self._isolated("encode", batch, work, lambda s: s.id in self.generated_ids)
+    def _count_todo(self, works: list[SampleWork], wants_images: list[SampleWork]) -> None:
+        """The counters, set once per run (each batch then lowers them)."""
+        answer = [w for w in works if not self.store.is_done("answer", w.id)]
+        scored = sum(1 for w in answer if w.choices)
+        self.todo = Remaining(generate=len(answer) - scored, score=scored,
+                              image=sum(1 for w in wants_images if not self.store.is_done("image", w.id)))
 
     # -- all ----------------------------------------------------------------------------------
     def run(self, samples: list[Sample]) -> RunStats:
@@ -438,7 +548,7 @@ class Pipeline:
             ready = self.prepare(samples)
         finally:
             self.stats.seconds["prepare"] += time.monotonic() - t0
-            self.stats.samples["prepare"] += len(self.left)
+            self.stats.samples["prepare"] += len(self.work)
         try:
             self._phases(ready)
         finally:
@@ -447,15 +557,15 @@ class Pipeline:
                     self.stats.warnings[w.split(":", 1)[0]] += 1
         return self.stats
 
-    def _phases(self, samples: list[Sample]) -> None:
-        self.encode_images(samples)
-        text_only = [s for s in samples if s.id not in self.image_ids and not s.image_path]
+    def _phases(self, works: list[SampleWork]) -> None:
+        self.encode_images(works)
+        text_only = [w for w in works if w.image is ImageState.TEXT_ONLY]
         wants_images = text_only if self.settings.generate_images else []
-        self._count_todo(samples, wants_images)
+        self._count_todo(works, wants_images)
         if self.settings.text_only_image == "generated":
             self.generate_images(wants_images)
             self.recover_generated_codes(wants_images)
-            self.answer(samples)
+            self.answer(works)
         else:
-            self.answer(samples)
+            self.answer(works)
             self.generate_images(wants_images)

@@ -168,7 +168,7 @@ def test_a_failing_sample_costs_only_itself_in_every_phase(tmp_path, weights, mo
     assert len(no_image) == 1 and failed == {"t1", "t2", "o3", "v1"} | no_image
     assert len(store.done["image"]) == 11 - len(no_image)  # text-only: 5 t (t1 unprepared), 5 o, v1 (not encoded)
     assert store.done["answer"] == set(samples) - {"t1", "t2", "o3"}
-    assert len(pipeline.image_ids) == 4  # v1 failed alone and became text-only
+    assert sum(w.image_codes is not None for w in pipeline.work.values()) == 4  # v1 failed alone: text-only
     assert stats.warnings["failed sample"] == 5
     store.save()
     assert list(read_predictions(tmp_path / "out")) == list(samples)
@@ -213,8 +213,7 @@ def test_budget_counters_are_kept_not_recounted(tmp_path, weights, monkeypatch):
     seen = []
     budget = Budget(seconds=600)
     real_update = budget.update
-    monkeypatch.setattr(budget, "update", lambda work, tokens: seen.append(Remaining(**vars(work))) or
-                        real_update(work, tokens))
+    monkeypatch.setattr(budget, "update", lambda work: seen.append(Remaining(**vars(work))) or real_update(work))
     lookups = []
     real_is_done = store.is_done
     monkeypatch.setattr(store, "is_done", lambda phase, i: lookups.append(i) or real_is_done(phase, i))
@@ -238,7 +237,8 @@ def test_encoding_stops_when_the_budget_runs_out(tmp_path, weights):
     budget.record("encode", 60.0, 1)  # measured: 60 s per image, beyond its share of the budget
     pipeline = Pipeline(weights, store, budget, RunSettings(progress=False, batch_size=4, generate_images=False))
     pipeline.run(parsed)
-    assert pipeline.image_ids == {} and budget.name == "full"  # nothing else to degrade: encoding is capped
+    assert all(w.image_codes is None for w in pipeline.work.values())
+    assert budget.name == "full"  # nothing else to degrade: encoding is bounded by its deadline
     assert all("not encoded: no time budget left for it" in s.warnings for s in parsed)
     assert store.done["image"] == set()  # samples with an image never get a generated one
 
@@ -248,23 +248,26 @@ def test_options_only_answers_what_fits_and_stop_waits_for_the_clock():
     budget.elapsed = lambda: 0.0
     budget.record("score", 1.0, 1)
     budget.record("generate", 1.0, 1)
-    assert budget.update(Remaining(score=80, generate=50), 62) == "short-answers"  # scoring fits: answer what fits
-    assert budget.allows("generate") and budget.fits("generate", 60) and not budget.fits("generate", 61)  # 1.5 x
-    assert budget.affordable("generate") == 60 and budget.affordable("image") is None  # unmeasured
-    assert budget.update(Remaining(score=1000, generate=50), 62) == "options-only"  # scoring alone does not fit
+    assert budget.update(Remaining(score=80, generate=50)) == "short-answers"  # scoring fits: answer what fits
+    assert budget.allows("generate") and budget.affordable("generate", 61) == 60  # 1.5 x 1 s per sample in 90 s
+    assert budget.grant("generate", 61, Remaining(score=80, generate=50)) == 60
+    assert not budget.measured("image") and budget.affordable("image", 8) == 1  # unmeasured, 90 s: a probe
+    assert budget.update(Remaining(score=1000, generate=50)) == "options-only"  # scoring alone does not fit
     assert budget.allows("score") and not budget.allows("encode") and not budget.allows("generate")
+    assert budget.grant("generate", 8, Remaining(score=1000)) == 0
     budget.elapsed = lambda: 90.0
-    assert budget.update(Remaining(score=1000), 62) == "stop" and not budget.allows("score")
+    assert budget.update(Remaining(score=1000)) == "stop" and not budget.allows("score")
+    assert budget.grant("score", 8, Remaining(score=1000)) == 0
 
 
 def test_encoding_may_use_only_its_share_of_the_time_left():
     budget = Budget(seconds=100.0, reserve=10.0, start=0.0)
     budget.elapsed = lambda: 10.0
-    budget.cap("encode", 0.5)  # 80 s left: encoding must end by 50 s
+    budget.set_deadline("encode", 0.5)  # 80 s left: encoding must end by 50 s
     budget.record("encode", 2.0, 3)  # 1.5 x 2/3 s = 1 s per image
-    assert budget.fits("encode", 40) and not budget.fits("encode", 41)
+    assert budget.affordable("encode", 41) == 40
     budget.record("score", 2.0, 3)
-    assert budget.fits("score", 80) and not budget.fits("score", 81)
+    assert budget.affordable("score", 81) == 80
 
 
 def test_reserve_scales_with_the_budget():
@@ -419,19 +422,29 @@ def test_train_refuses_an_out_that_holds_a_run_without_resume_or_overwrite(tmp_p
 
 
 def test_batches_shrink_to_what_the_budget_affords(weights, tmp_path):
+    """run_phase asks the budget before every batch: a probe while unmeasured, full batches while
+    they fit, smaller ones when only those fit, and the rest skipped once none does."""
     store = PredictionStore(tmp_path / "out", [])
-    budget = Budget(seconds=100.0, reserve=10.0)
-    budget.elapsed = lambda: 0.0
+    now = [0.0]
+    budget = Budget(seconds=100.0, reserve=10.0, clock=lambda: now[0])
     pipeline = Pipeline(weights, store, budget, RunSettings(progress=False, batch_size=8))
+    sizes, skipped = [], []
+
+    def work_costing(seconds_per_row):
+        def work(batch, meter):
+            sizes.append(len(batch))
+            now[0] += seconds_per_row * len(batch)
+        return work
+
     items = list(range(30))
-    sizes = pipeline._batches("score", items)
-    assert len(next(sizes)) == 1  # a probe while unmeasured
-    budget.record("score", 0.5, 1)
-    assert [len(b) for b in sizes] == [8, 8, 8, 5]
-    budget.record("score", 39.5, 1)  # on average 20 s per sample, 30 with the margin: 3 of 90 s fit
-    assert [len(b) for b in pipeline._batches("score", items)] == [3] * 10
-    budget.record("score", 400.0, 1)  # none fits any more: the rest is one batch, which the check skips
-    assert [len(b) for b in pipeline._batches("score", items)] == [30]
+    pipeline.run_phase("score", items, work_costing(0.5), done=lambda w: False, skip=skipped.append)
+    assert sizes == [1, 8, 8, 8, 5] and skipped == []
+    sizes.clear()
+    now[0] = 0.0
+    budget = pipeline.budget = Budget(seconds=100.0, reserve=10.0, clock=lambda: now[0], batch_size=8)
+    pipeline.run_phase("score", items, work_costing(20.0), done=lambda w: False, skip=skipped.append)
+    # 20 s per row, 30 with the margin: 70 s left after the probe afford 2 rows, then 30 s afford 1.
+    assert sizes == [1, 2, 1] and skipped == items[4:] and now[0] == 80.0
 
 
 def test_a_truncated_bpe_model_is_one_warning_naming_the_file(tmp_path, tiny_weights, run_module, capsys):

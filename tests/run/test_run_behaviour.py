@@ -132,28 +132,28 @@ def test_tiny_time_budget_still_writes_a_complete_file(tmp_path, tiny_weights, r
 
 
 def test_budget_degrades_in_order():
-    budget = Budget(seconds=100.0, reserve=10.0, start=0.0)
+    budget = Budget(seconds=100.0, reserve=10.0, start=0.0, batch_size=2)
     budget.elapsed = lambda: 0.0
-    budget.record("generate", 2.0, 2)  # 1 s per sample
+    budget.record("generate", 2.0, 2, steps=62, step_seconds=2.0)  # 1 s per sample, all in decode steps
     budget.record("score", 0.5, 1)
     budget.record("image", 10.0, 2)  # 5 s per sample
     work = Remaining(generate=20, score=20, image=10)
     # full: 20 + 10 + 50 = 80 <= 90
-    assert budget.update(work, full_answer_tokens=62) == "full"
+    assert budget.update(work) == "full"
     budget.elapsed = lambda: 20.0  # 70 left: without images 30 fits
-    assert budget.update(work, 62) == "no-images"
+    assert budget.update(work) == "no-images"
     assert not budget.allows("image") and budget.allows("generate")
     budget.elapsed = lambda: 65.0  # 25 left: short answers 20 * 8/62 + 10 = 12.6
-    assert budget.update(work, 62) == "short-answers" and budget.answer_tokens(62) == 8
+    assert budget.update(work) == "short-answers" and budget.answer_tokens(62) == 8
     budget.elapsed = lambda: 78.0  # 12 left: scoring (10) fits, short answers for what time is left
-    assert budget.update(work, 62) == "short-answers"
+    assert budget.update(work) == "short-answers"
     budget.elapsed = lambda: 82.0  # 8 left: not even the scoring fits: options only
-    assert budget.update(work, 62) == "options-only"
+    assert budget.update(work) == "options-only"
     assert not budget.allows("generate") and budget.allows("score")
     budget.elapsed = lambda: 0.0  # levels never go back down
-    assert budget.update(work, 62) == "options-only"
+    assert budget.update(work) == "options-only"
     budget.elapsed = lambda: 95.0
-    assert budget.update(work, 62) == "stop" and not budget.allows("score")
+    assert budget.update(work) == "stop" and not budget.allows("score")
     assert LEVELS[-1] == "stop"
 
 
@@ -207,8 +207,7 @@ def test_generated_mode_resume_recovers_image_codes(tmp_path, tiny_weights):
     options = RunSettings(progress=False, text_only_image="generated")
     first = PredictionStore(tmp_path / "out", ["t"])
     interrupted = Pipeline(weights, first, Budget(seconds=600), options)
-    interrupted.prepare(samples)
-    interrupted.generate_images(samples)
+    interrupted.generate_images(interrupted.prepare(samples))
     first.save()  # the image exists, the answer does not: an interrupted run
     resumed = PredictionStore(tmp_path / "out", ["t"])
     assert resumed.load_previous() == 1 and not resumed.is_done("answer", "t")
@@ -216,5 +215,5 @@ def test_generated_mode_resume_recovers_image_codes(tmp_path, tiny_weights):
     pipeline.run(read_input(path).samples)
     saved = load_image(tmp_path / "out" / resumed.images["t"])
     expected = weights.vqgan.encode(prepare_image(saved, weights.image_size)[None])[0]
-    assert torch.equal(pipeline.generated_ids["t"], expected)
+    assert torch.equal(pipeline.work["t"].generated_codes, expected)
     assert resumed.is_done("answer", "t")
