@@ -33,7 +33,7 @@ class SmallDisk:
             try:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
             except OSError as e:
-                raise UnusableFile(f"cannot write {path} ({e.strerror})") from None
+                raise UnusableFile("file", path, f"cannot be written ({e.strerror})", errno=e.errno) from e
         atomic_write_bytes(path, data, root=root)
 
 
@@ -134,7 +134,7 @@ def test_no_room_even_for_the_reserve_means_no_images_and_other_write_errors_are
     assert not store.reserve_space() and store.disk_full
 
     def denied(path, data, *, root=None):
-        raise UnusableFile(f"cannot write {path} (Permission denied)")
+        raise UnusableFile("file", path, "cannot be written (Permission denied)")
 
     with pytest.raises(UnusableFile, match="Permission denied"):
         PredictionStore(tmp_path / "ro", ["a"], writer=denied).finish()
