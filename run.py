@@ -74,9 +74,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     run.add_argument("--batch-size", type=int, default=0,
                      help="samples per batch (default: on a GPU as many as its free memory holds after the weights, "
                           "at most 64; 4 on CPU)")
-    run.add_argument("--decoding", choices=["auto", "cached", "static", "graph", "compile"], default="auto",
+    run.add_argument("--decoding", choices=["auto", "cached", "static", "graph"], default="auto",
                      help="how decode steps run: auto = graph on a GPU (the static step replayed as a CUDA graph), "
-                          "cached on CPU; static = the same step without graphs; compile = torch.compile")
+                          "cached on CPU; static = the same step without graphs")
     run.add_argument("--time-budget", type=float, default=DEFAULT_BUDGET,
                      help=f"seconds the whole run may take (default {DEFAULT_BUDGET}, 20 min under the 5 h limit); "
                           "5%% of it, between 1 and 60 s, is kept back for the final write")

@@ -27,7 +27,6 @@ import hashlib
 import re
 import sys
 import time
-import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,7 @@ from .rudolph import (
     Sampling,
     generate_image_tokens,
     generate_right_text,
+    row_seed,
     score_right_texts,
 )
 from .rudolph.batching import CPU_BATCH
@@ -169,9 +169,9 @@ class Pipeline:
         self.engine = DecodeEngine.for_decoding(self.model, settings.batch_size, self.decoding)
 
     # -- helpers ------------------------------------------------------------------------------
-    def _generator(self, phase: str, ids: list[str]) -> torch.Generator:
-        seed = zlib.crc32(f"{self.settings.seed}:{phase}:{ids[0]}".encode("utf-8", "surrogatepass"))
-        return torch.Generator(device=self.device).manual_seed(seed)
+    def _seeds(self, phase: str, batch: list[Sample]) -> torch.Tensor:
+        """Every sample's own noise stream: the same draws whatever batch it is in, and after a resume."""
+        return torch.tensor([row_seed(self.settings.seed, phase, s.id) for s in batch], device=self.device)
 
     def _bar(self, phase: str, total: int):
         """A tqdm bar on a terminal, a line every ``progress_every`` seconds otherwise."""
@@ -358,7 +358,7 @@ class Pipeline:
         prefix = self.tokenizer.right_prefix().to(self.device).expand(len(batch), -1)
         out = generate_right_text(self.model, left, image, prefix, self.settings.answer_sampling,
                                   max_new_tokens=self.budget.answer_tokens(self.full_answer_tokens),
-                                  generator=self._generator("answer", [s.id for s in batch]),
+                                  seeds=self._seeds("answer", batch),
                                   decoding=self.decoding, engine=self.engine)
         for s, ids in zip(batch, out, strict=True):
             self.store.set_text(s.id, self.tokenizer.decode(ids))
@@ -366,7 +366,7 @@ class Pipeline:
     def _image_batch(self, batch: list[Sample]) -> None:
         left = torch.stack([self.left[s.id] for s in batch]).to(self.device)
         codes = generate_image_tokens(self.model, left, self.settings.image_sampling,
-                                      generator=self._generator("image", [s.id for s in batch]),
+                                      seeds=self._seeds("image", batch),
                                       decoding=self.decoding, engine=self.engine)
         pictures = torch.cat([self.vqgan.decode(codes[i:i + VQGAN_CHUNK]) for i in range(0, len(batch), VQGAN_CHUNK)])
         for s, code, picture in zip(batch, codes, pictures, strict=True):
