@@ -7,8 +7,17 @@ from helpers.cuda_standin import SYNCING_OPS
 from helpers.rudolph_data import random_sequence
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from solution.rudolph import GREEDY, Sampling, build_model, generate_image_tokens, generate_right_text, row_seed, sample_next
+from solution.rudolph import (
+    GREEDY,
+    Sampling,
+    build_model,
+    generate_image_tokens,
+    generate_right_text,
+    row_seed,
+    sample_next,
+)
 from solution.rudolph.sampling import uniform_noise
+
 
 def split(config, ids):
     l, n = config.l_text_seq_length, config.image_seq_length
