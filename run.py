@@ -213,6 +213,8 @@ def print_summary(stats, store, n_samples: int, elapsed: float, interrupted: str
              f"output: {output.resolve() / 'predictions.json'} (images in {output.resolve() / 'images'})"]
     phases = ", ".join(f"{k} {v:.1f}s/{stats.samples.get(k, 0)}" for k, v in stats.seconds.items())
     lines.append(f"time: {elapsed:.1f}s in all; by phase (seconds/samples): {phases or 'none'}")
+    if getattr(stats, "decoding", None):
+        lines.append(stats.decoding)
     if stats.levels:
         lines.append("time budget degraded: " + ", ".join(f"'{level}' at {t}s" for t, level in stats.levels))
     if stats.warnings:
@@ -416,6 +418,10 @@ def answer_samples(run: Run, store):
             store.save()
         except Exception as e:
             run.failed("the final write of predictions.json failed", e)
+    if pipeline is not None and pipeline.engine is not None:
+        from solution.rudolph.generation import format_status
+
+        pipeline.stats.decoding = format_status(pipeline.engine.status())
     return (pipeline.stats if pipeline is not None else None), interrupted
 
 
