@@ -152,7 +152,7 @@ def step_figures(model, rows_list, device, param_bytes: int, repeats: int) -> No
                 step = engine.step(part, rows, position)
                 tokens = torch.zeros(rows, dtype=torch.long, device=device)
 
-                def one():
+                def one(step=step, position=position, tokens=tokens):
                     step.pos.fill_(position)
                     step(tokens)
 
