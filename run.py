@@ -118,9 +118,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     run.add_argument("--batch-size", type=int, default=0,
                      help="samples per batch (default: on a GPU as many as its free memory holds after the weights, "
                           "at most 64; 4 on CPU)")
-    run.add_argument("--decoding", choices=["auto", "cached", "static", "graph", "compile"], default="auto",
+    run.add_argument("--decoding", choices=["auto", "cached", "static", "graph"], default="auto",
                      help="how decode steps run: auto = graph on a GPU (the static step replayed as a CUDA graph), "
-                          "cached on CPU; static = the same step without graphs; compile = torch.compile")
+                          "cached on CPU; static = the same step without graphs")
     run.add_argument("--time-budget", type=float, default=DEFAULT_BUDGET,
                      help=f"seconds the whole run may take (default {DEFAULT_BUDGET}, 20 min under the 5 h limit); "
                           "5%% of it, between 1 and 60 s, is kept back for the final write")
@@ -294,6 +294,8 @@ def print_summary(stats, store, n_samples: int, elapsed: float, interrupted: str
     lines.append(f"time: {elapsed:.1f}s in all; by phase (seconds/samples): {phases or 'none'}")
     if stats.one_offs:
         lines.append("one-off costs (kept out of the rates): " + ", ".join(f"{k} {v:.1f}s" for k, v in stats.one_offs.items()))
+    if stats.decoding:
+        lines.append(stats.decoding)
     if stats.levels:
         lines.append("time budget degraded: " + ", ".join(f"'{level}' at {t}s" for t, level in stats.levels))
     if stats.warnings:

@@ -10,11 +10,21 @@ the device's copy bandwidth measured in this run (read plus write); a step can h
 
 Modes (solution/rudolph/generation.py): ``full`` recomputes the prefix (the reference), ``cached``
 slices a KV cache, ``static`` runs fixed-shape steps eagerly, ``graph`` replays them as CUDA graphs
-(eager on CPU), ``compile`` is the static step under torch.compile(mode="reduce-overhead").
+(eager on CPU).
+
+``--figures`` prints what scripts/gpu_check.sh needs instead: one image and one right-text step at
+each ``--batch`` row count, eager static against graph replay (CUDA events), the attention kernel
+chosen and every kernel's time, the bandwidth achieved (weights plus the KV bytes the step reads,
+over its time); baseline sampling at (64, 8192) under ``torch.cuda.set_sync_debug_mode("warn")``;
+one whole image batch at the largest row count with its peak memory; the prefill of that many
+prefixes. ``--cuda-standin`` runs the graph path on CPU through the test suite's stand-in (the
+rehearsal).
 
   .venv/bin/python scripts/bench_generation.py                         # 350M shapes, 6 layers, CPU
   python3 scripts/bench_generation.py --config 2.7B-FBC2 --layers 0 --device cuda --dtype fp16 \\
       --batch 8,26,64 --modes cached,static,graph --check-greedy
+  python3 scripts/bench_generation.py --config 2.7B-FBC2 --layers 0 --device cuda --dtype fp16 \\
+      --batch 1,8,64 --figures
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import dataclasses
 import resource
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -31,6 +42,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fbc2_io.console import make_console_safe  # noqa: E402
 from solution.rudolph import (  # noqa: E402
+    BASELINE_IMAGE_SAMPLING,
+    DECODING_MODES,
     DTYPES,
     GREEDY,
     DecodeEngine,
@@ -38,9 +51,11 @@ from solution.rudolph import (  # noqa: E402
     generate_image_tokens,
     generate_right_text,
     get_config,
+    sample_next,
 )
+from solution.rudolph.generation import format_status  # noqa: E402
 
-MODES = ("full", "cached", "static", "graph", "compile")
+MODES = DECODING_MODES
 
 
 def sync(device):
@@ -109,6 +124,124 @@ def measure(model, mode, engine, inputs, image_steps, right_steps, device):
     return image_clock.per_step(), right_clock.per_step(), ids, texts
 
 
+def event_ms(device, fn, repeats: int) -> float:
+    """Milliseconds per call of ``fn``: CUDA events on a GPU (and under the stand-in), the host clock on CPU."""
+    if device.type == "cuda" or getattr(torch.cuda.Event, "standin", False):
+        begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        begin.record()
+        for _ in range(repeats):
+            fn()
+        end.record()
+        end.synchronize()
+        return begin.elapsed_time(end) / repeats
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - t0) * 1000 / repeats
+
+
+def step_figures(model, rows_list, device, param_bytes: int, repeats: int) -> None:
+    """One image step (mid-image) and one right-text step per row count: eager static vs graph replay."""
+    c = model.config
+    positions = {"image": c.parts["image"][0] + c.image_seq_length // 2, "right": c.parts["right"][0] + 2}
+    element = model.text_embeddings.weight.element_size()
+    print(f"{'rows':>4} {'part':<6}{'keys':>6} {'mode':<6}{'ms/step':>9}{'tok/s':>9}{'GB read':>9}{'GB/s':>8}")
+    for rows in rows_list:
+        for graphs in (False, True):
+            engine = DecodeEngine(model, rows, use_graphs=graphs)
+            for part, position in positions.items():
+                step = engine.step(part, rows, position)
+                tokens = torch.zeros(rows, dtype=torch.long, device=device)
+
+                def one(step=step, position=position, tokens=tokens):
+                    step.pos.fill_(position)
+                    step(tokens)
+
+                one()
+                sync(device)
+                ms = event_ms(device, one, repeats)
+                read = param_bytes + 2 * c.num_layers * rows * step.shape.keys * c.hidden_size * element
+                print(f"{rows:>4} {part:<6}{step.shape.keys:>6} {'graph' if graphs else 'eager':<6}{ms:>9.3f}"
+                      f"{rows / ms * 1000:>9.0f}{read / 1e9:>9.2f}{read / ms / 1e6:>8.0f}")
+            if graphs:
+                print(f"     {format_status(engine.status())}")
+                for shape, times in engine.status()["kernel_ms"].items():
+                    print(f"     kernels timed for {shape}: " + ", ".join(f"{k} {v:.3f} ms" for k, v in times.items()))
+            del engine
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+
+
+def sampling_figure(device, rows: int = 64, vocab: int = 8192) -> None:
+    """Baseline image sampling at (rows, vocab): ms per call, and whether it synchronised with the host."""
+    logits = torch.randn(rows, vocab, device=device, dtype=torch.float16)
+    seeds = torch.arange(rows, device=device)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if device.type == "cuda":
+            torch.cuda.set_sync_debug_mode("warn")
+        try:
+            step = iter(range(10**9))
+            sample_next(logits, BASELINE_IMAGE_SAMPLING, seeds, next(step))
+            sync(device)
+            ms = event_ms(device, lambda: sample_next(logits, BASELINE_IMAGE_SAMPLING, seeds, next(step)), 20)
+        finally:
+            if device.type == "cuda":
+                torch.cuda.set_sync_debug_mode(0)
+    syncs = [w for w in caught if "synchroniz" in str(w.message).lower()]
+    checked = "checked by set_sync_debug_mode" if device.type == "cuda" else "not checkable on CPU"
+    print(f"baseline sampling ({rows}, {vocab}): {ms:.3f} ms per call; host syncs: {len(syncs)} ({checked})")
+
+
+def batch_figures(model, rows: int, device) -> None:
+    """One whole sampled image batch of ``rows`` on graphs (peak memory), and the prefill of ``rows`` prefixes."""
+    c = model.config
+    g = torch.Generator().manual_seed(rows)
+    left = torch.randint(4, c.vocab_size, (rows, c.l_text_seq_length), generator=g).to(device)
+    engine = DecodeEngine(model, rows, use_graphs=True)
+    seeds = torch.arange(rows, device=device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    generate_image_tokens(model, left, BASELINE_IMAGE_SAMPLING, seeds=seeds, decoding="graph", engine=engine, steps=2)
+    sync(device)
+    t0 = time.perf_counter()
+    generate_image_tokens(model, left, BASELINE_IMAGE_SAMPLING, seeds=seeds, decoding="graph", engine=engine)
+    sync(device)
+    seconds = time.perf_counter() - t0
+    print(f"image batch of {rows}: {c.image_seq_length} tokens in {seconds:.2f} s, "
+          f"{rows * c.image_seq_length / seconds:.0f} image tokens/s, peak memory {peak_memory_mb(device):.0f} MB")
+    prefix = torch.cat([left, torch.randint(0, c.image_seq_length, (rows, c.image_seq_length), generator=g).to(device),
+                        torch.tensor([[2, c.vocab_size]] * rows, device=device)], dim=1)
+    cache = engine.cache.rows(0, rows)
+
+    def prefill():
+        cache.length = 0
+        model(prefix, cache, last_only=True)
+
+    with torch.no_grad():
+        prefill()
+        sync(device)
+        ms = event_ms(device, prefill, 3)
+    print(f"prefill of {rows} x {prefix.shape[1]} tokens: {ms:.1f} ms ({rows * prefix.shape[1] / ms * 1000:.0f} tokens/s)")
+
+
+def install_cuda_standin() -> None:
+    """The test suite's CPU stand-in for CUDA graphs (tests/helpers/cuda_standin.py), for the rehearsal."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from helpers.cuda_standin import CudaStandin
+
+    class Patch:
+        def setattr(self, target, name, value):
+            setattr(target, name, value)
+
+    CudaStandin().install(Patch())
+    torch.cuda.Event.standin = True
+    # The stand-in proves the logic, not the speed: one short round of kernel timing is enough.
+    from solution.rudolph import generation
+
+    generation.WARMUP_MS, generation.TIMING_ROUNDS, generation.REPLAYS_PER_ROUND = 1.0, 1, 2
+
+
 def main(argv=None) -> None:
     make_console_safe()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -124,7 +257,12 @@ def main(argv=None) -> None:
     p.add_argument("--check-greedy", action="store_true",
                    help="compare each mode's greedy ids with the first mode's (the timed image and right tokens)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    p.add_argument("--figures", action="store_true", help="the figures of scripts/gpu_check.sh (see above)")
+    p.add_argument("--repeats", type=int, default=20, help="steps timed per figure (default 20)")
+    p.add_argument("--cuda-standin", action="store_true", help="CUDA graphs through the CPU stand-in (rehearsal)")
     args = p.parse_args(argv)
+    if args.cuda_standin:
+        install_cuda_standin()
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -151,6 +289,12 @@ def main(argv=None) -> None:
     print(f"copy bandwidth {bandwidth / 1e12:.2f} TB/s (read + write): weight-read floor {floor_ms:.2f} ms per step")
     image_steps = min(args.image_steps, c.image_seq_length - 1)
     right_steps = min(args.right_steps or c.r_text_seq_length, c.r_text_seq_length - 2) - 1
+    if args.figures:
+        with torch.no_grad():
+            step_figures(model, batches, device, param_bytes, args.repeats)
+            sampling_figure(device)
+            batch_figures(model, max(batches), device)
+        return
 
     print(f"{'batch':>5} {'mode':<8}{'image ms/step':>14}{'image tok/s':>12}{'right ms/step':>14}"
           f"{'right tok/s':>12}{'x floor':>9}{'peak MB':>9}")

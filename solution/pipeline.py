@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import hashlib
-import inspect
 import io
 import sys
 import time
@@ -61,17 +59,11 @@ from .rudolph import (
     Sampling,
     generate_image_tokens,
     generate_right_text,
+    row_seed,
     score_right_texts,
 )
 from .rudolph.batching import CPU_BATCH
-
-try:
-    from .rudolph import row_seed
-except ImportError:  # until solution.rudolph provides it (gpu branch): the same signature and contract
-    def row_seed(run_seed: int, phase: str, sample_id: str) -> int:
-        """The seed of one sample's stream in one phase: a 63-bit hash of the three."""
-        text = f"{run_seed}:{phase}:{sample_id}".encode("utf-8", "surrogatepass")
-        return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little") >> 1
+from .rudolph.generation import format_status
 from .weights import Weights
 
 VQGAN_CHUNK = 8  # images the VQGAN encodes or decodes at once, whatever the batch size
@@ -106,6 +98,7 @@ class RunStats:
     warnings: Counter = field(default_factory=Counter)
     levels: list = field(default_factory=list)
     one_offs: dict = field(default_factory=dict)  # what -> seconds paid once (warm-up, capture), not in ``seconds``
+    decoding: str = ""  # one summary line: CUDA graphs in use, kernels chosen, shapes that fell back
 
 
 def answer_choices(sample: Sample) -> list[tuple[str, str]]:
@@ -202,30 +195,6 @@ def jpeg_bytes(picture: torch.Tensor) -> bytes:
     buffer = io.BytesIO()
     to_pil(picture.float().cpu()).save(buffer, format="JPEG", quality=95)
     return buffer.getvalue()
-
-
-def takes_seeds(function) -> bool:
-    try:
-        return "seeds" in inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def sample_rows(function, model, left: torch.Tensor, *tensors: torch.Tensor, seeds: torch.Tensor, greedy: bool,
-                **kwargs):
-    """``function(model, left, *tensors, seeds=seeds, **kwargs)`` for a sampler that takes row seeds.
-    Until solution.rudolph's samplers take ``seeds`` (gpu branch), an adapter: a greedy batch needs
-    no noise and runs as one; a sampled one runs row by row, each row with a generator seeded from
-    its own seed, so that its tokens still depend on nothing but that seed."""
-    if takes_seeds(function):
-        return function(model, left, *tensors, seeds=seeds, **kwargs)
-    if greedy:
-        return function(model, left, *tensors, **kwargs)
-    rows = []
-    for i in range(left.shape[0]):
-        generator = torch.Generator(device=left.device).manual_seed(int(seeds[i]))
-        rows.append(function(model, left[i:i + 1], *(t[i:i + 1] for t in tensors), generator=generator, **kwargs))
-    return torch.cat(rows) if isinstance(rows[0], torch.Tensor) else [r for part in rows for r in part]
 
 
 class Pipeline:
@@ -470,19 +439,18 @@ class Pipeline:
         left, image = self._batch_inputs(batch)
         prefix = self.tokenizer.right_prefix().to(self.device).expand(len(batch), -1)
         sampling = self.settings.answer_sampling
-        out = sample_rows(generate_right_text, self.model, left, image, prefix, sampling=sampling,
-                          seeds=self._seeds("answer", batch), greedy=sampling.greedy,
-                          max_new_tokens=self.budget.answer_tokens(self.full_answer_tokens),
-                          decoding=self.decoding, engine=self.engine, progress=meter.step)
+        out = generate_right_text(self.model, left, image, prefix, sampling,
+                                  max_new_tokens=self.budget.answer_tokens(self.full_answer_tokens),
+                                  seeds=self._seeds("answer", batch), decoding=self.decoding, engine=self.engine,
+                                  progress=meter.step)
         for w, ids in zip(batch, out, strict=True):
             self.store.set_text(w.id, self.tokenizer.decode(ids))
 
     def _image_batch(self, batch: list[SampleWork], meter: BatchMeter) -> None:
         left = torch.stack([w.left for w in batch]).to(self.device)
         sampling = self.settings.image_sampling
-        codes = sample_rows(generate_image_tokens, self.model, left, sampling=sampling,
-                            seeds=self._seeds("image", batch), greedy=sampling.greedy,
-                            decoding=self.decoding, engine=self.engine, progress=meter.step)
+        codes = generate_image_tokens(self.model, left, sampling, seeds=self._seeds("image", batch),
+                                      decoding=self.decoding, engine=self.engine, progress=meter.step)
         pictures = torch.cat([self.vqgan.decode(codes[i:i + VQGAN_CHUNK]) for i in range(0, len(batch), VQGAN_CHUNK)])
         for w, code, picture in zip(batch, codes, pictures, strict=True):
             w.generated_codes = code.cpu()
@@ -555,6 +523,8 @@ class Pipeline:
             for s in samples:
                 for w in s.warnings:
                     self.stats.warnings[w.split(":", 1)[0]] += 1
+            if self.engine is not None:
+                self.stats.decoding = format_status(self.engine.status())
         return self.stats
 
     def _phases(self, works: list[SampleWork]) -> None:

@@ -4,147 +4,180 @@ Every loop is written once over a ``Decoder``; the decoding mode chooses how a s
 
 - ``full``: recompute the whole prefix at every step (the reference behaviour, for tests);
 - ``cached``: a KV cache, each step computes the new token over the keys written so far;
-- ``static``: the same cache, but every step has the same tensor shapes (``Rudolph.step``);
-- ``graph``: the static step captured once per batch size as a CUDA graph and replayed (eager
-  ``static`` on CPU, or with one warning when capture fails);
-- ``compile``: the static step under ``torch.compile(mode="reduce-overhead")`` (for comparison).
+- ``static``: the same cache, but every step of a key bucket has the same tensor shapes
+  (``Rudolph.step`` over the first ``keys`` positions, ``keys`` a multiple of ``KEY_BUCKET``);
+- ``graph``: each static step captured once per (part, rows, key bucket) as a CUDA graph and replayed
+  (eager ``static`` on CPU; a shape whose capture fails runs eagerly, said once on stderr).
 
-No loop synchronises with the host per token on a GPU: ids are collected on the device, eos is
-checked every few steps, and the ids reach the host once per batch. Right-text generation shrinks
-the batch to the rows still running once half of them have finished.
+No loop synchronises with the host per token on a GPU: tokens are sampled on the device with
+counter-based noise (``sampling.py``), ids are collected there, eos is checked every few steps, and the
+ids reach the host once per batch. Right-text generation shrinks the batch to the rows still running
+once half of them have finished. docs/gpu.md describes the GPU path.
 """
 
 from __future__ import annotations
 
+import statistics
+import sys
 import time
-import warnings
-from dataclasses import dataclass
+from contextlib import nullcontext
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 
 from .model import CandidateKV, KVCache, Rudolph
+from .sampling import (
+    BASELINE_IMAGE_SAMPLING,
+    BASELINE_TEXT_SAMPLING,
+    GREEDY,
+    Sampling,
+    row_seed,
+    sample_next,
+)
 from .tokenizer import EOS_ID
 
-DECODING_MODES = ("full", "cached", "static", "graph", "compile")
+__all__ = ["BASELINE_IMAGE_SAMPLING", "BASELINE_TEXT_SAMPLING", "DECODING_MODES", "GREEDY", "DecodeEngine",
+           "Sampling", "generate_image_tokens", "generate_right_text", "row_seed", "sample_next",
+           "score_right_texts"]
+
+DECODING_MODES = ("full", "cached", "static", "graph")
+KEY_BUCKET = 128  # a static step attends over a multiple of this many cache positions
+WARMUP_MS = 100.0  # replays of every candidate kernel before any is timed
+TIMING_ROUNDS, REPLAYS_PER_ROUND = 5, 10
+REFERENCE_KERNEL = {"cuda": "efficient", "cpu": "math"}  # what a candidate's logits must match
+FP16_TOLERANCE = 1e-2  # relative to the largest reference logit
 
 
-@dataclass(frozen=True)
-class Sampling:
-    """top_k = 1 (or temperature 0) is greedy; top_k = 0 and top_p = 1 disable the filters."""
-
-    top_k: int = 0
-    top_p: float = 1.0
-    temperature: float = 1.0
-
-    @property
-    def greedy(self) -> bool:
-        return self.top_k == 1 or self.temperature == 0
+def key_end(position: int, bucket: int, seq_length: int) -> int:
+    """The keys a query at ``position`` attends over: ``[0, key_end)``, the bucket that holds it."""
+    return min(seq_length, (position // bucket + 1) * bucket)
 
 
-GREEDY = Sampling(top_k=1)
-BASELINE_IMAGE_SAMPLING = Sampling(top_k=1024, top_p=0.975, temperature=1.0)
-BASELINE_TEXT_SAMPLING = Sampling(top_k=32, top_p=0.8, temperature=1.0)
+# -- attention kernels ------------------------------------------------------------------------------------
+def cudnn_attention_is_default(torch_version: str, capability: tuple[int, int] | None, cudnn_version: int | None) -> bool:
+    """Whether PyTorch itself picks cuDNN attention first here: from 2.9 on, on sm90/sm100, with cuDNN
+    newer than 9.15.0 (``check_prefer_cudnn_attention`` in ATen's sdp_utils.cpp). Older builds made it
+    opt-in after wrong results in 2.5 (pytorch/pytorch#138522), so it is no candidate there."""
+    major, minor = (int(x) for x in torch_version.split("+")[0].split(".")[:2])
+    return ((major, minor) >= (2, 9) and capability is not None and capability[0] in (9, 10)
+            and cudnn_version is not None and cudnn_version > 91500)
 
 
-def sample_next(logits: torch.Tensor, sampling: Sampling, generator: torch.Generator | None = None) -> torch.Tensor:
-    """One id per row of ``logits`` (b, V): temperature, then top-k, then top-p (nucleus)."""
-    if sampling.greedy:
-        return logits.argmax(dim=-1)
-    logits = logits.float() / sampling.temperature
-    if 0 < sampling.top_k < logits.shape[-1]:
-        kth = logits.topk(sampling.top_k, dim=-1).values[..., -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    if sampling.top_p < 1.0:
-        sorted_logits, order = logits.sort(dim=-1, descending=True)
-        probs = sorted_logits.softmax(dim=-1)
-        # Drop a token when the tokens before it already reach top_p (the first one always stays).
-        drop = probs.cumsum(dim=-1) - probs > sampling.top_p
-        logits = logits.scatter(-1, order, sorted_logits.masked_fill(drop, float("-inf")))
-    probs = logits.softmax(dim=-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+def attention_kernels(device: torch.device) -> dict:
+    """The attention kernels a captured step may be pinned to, by name. On CUDA: memory-efficient, math,
+    and cuDNN where it is PyTorch's default (flash takes no mask, so it is none); on CPU: math and flash."""
+    from torch.nn.attention import SDPBackend
+
+    if device.type != "cuda":
+        return {"math": SDPBackend.MATH, "flash": SDPBackend.FLASH_ATTENTION}
+    kernels = {"efficient": SDPBackend.EFFICIENT_ATTENTION, "math": SDPBackend.MATH}
+    capability = torch.cuda.get_device_capability(device)
+    if cudnn_attention_is_default(torch.__version__, capability, torch.backends.cudnn.version()):
+        kernels["cudnn"] = SDPBackend.CUDNN_ATTENTION
+    return kernels
+
+
+def pinned(backend):
+    """A fresh context for every ``with``: ``sdpa_kernel`` is a generator context manager, good for one entry."""
+    if backend is None:
+        return nullcontext()
+    from torch.nn.attention import sdpa_kernel
+
+    return sdpa_kernel([backend])
+
+
+def choose_kernel(times_ms: dict[str, list[float]], matches: dict[str, bool]) -> str:
+    """The kernel of smallest median time among those whose output matched the reference's."""
+    eligible = [name for name in times_ms if matches.get(name)]
+    if not eligible:
+        raise RuntimeError("no attention kernel matched the reference")
+    return min(eligible, key=lambda name: statistics.median(times_ms[name]))
 
 
 # -- one decode step on fixed buffers -----------------------------------------------------------------
-def _sdpa_backends():
-    """The attention kernels a captured step may be pinned to (flash takes no mask, so it is not one)."""
-    from torch.nn.attention import SDPBackend
+class Shape(NamedTuple):
+    part: str
+    rows: int
+    keys: int
 
-    names = {"efficient": "EFFICIENT_ATTENTION", "cudnn": "CUDNN_ATTENTION", "math": "MATH"}
-    return {name: getattr(SDPBackend, attr) for name, attr in names.items() if hasattr(SDPBackend, attr)}
+    def __str__(self) -> str:
+        return f"{self.part} x{self.rows} keys {self.keys}"
 
 
 class StaticStep:
-    """One decode step of ``part`` for ``b`` rows of a static cache: ``tokens (b,)`` in, logits
-    ``(b, V)`` out, and ``pos (b,)`` advanced by one. Replays a CUDA graph once ``capture`` worked,
-    else runs eagerly on the same buffers."""
+    """One decode step of ``shape`` on the engine's buffers ``tokens (rows,)`` and ``pos (rows,)``: logits
+    ``(rows, V)`` out, ``pos`` advanced by one. Replays its CUDA graph once ``install`` got one, else runs
+    eagerly on the same buffers."""
 
-    def __init__(self, model: Rudolph, cache: KVCache, part: str, step_fn=None):
-        self.model, self.cache, self.part = model, cache, part
-        self.step_fn = step_fn or model.step
-        device = cache.keys.device
-        self.tokens = torch.zeros(cache.batch_size, dtype=torch.long, device=device)
-        self.pos = torch.zeros(cache.batch_size, dtype=torch.long, device=device)
+    def __init__(self, model: Rudolph, cache: KVCache, shape: Shape, tokens: torch.Tensor, pos: torch.Tensor):
+        self.model, self.cache, self.shape = model, cache, shape
+        self.tokens, self.pos = tokens, pos
         self.logits: torch.Tensor | None = None
         self.graph = None
 
     @property
     def safe_position(self) -> int:
-        """The part's last position: a slot no query reads before a step writes it, where warm-up and
-        capture may write."""
-        return self.model.config.parts[self.part][1] - 1
+        """The part's last position: a slot no query reads before a step writes it (no decoding loop
+        queries it), where warm-up and capture may write."""
+        return self.model.config.parts[self.shape.part][1] - 1
 
-    def _run(self) -> None:
-        self.logits = self.step_fn(self.tokens, self.pos, self.cache, self.part)
+    def run(self) -> torch.Tensor:
+        logits = self.model.step(self.tokens, self.pos, self.cache, self.shape.part, self.shape.keys)
         self.pos.add_(1)
+        return logits
 
-    def capture(self, backend=None) -> None:
-        """Record the step as a CUDA graph (optionally pinned to one attention kernel); warm-up and
-        capture write at ``safe_position``."""
-        from contextlib import nullcontext
-
-        from torch.nn.attention import sdpa_kernel
-
-        pin = sdpa_kernel([backend]) if backend is not None else nullcontext()
-        safe = self.safe_position
+    def capture(self, backend=None):
+        """A CUDA graph of the step (attention pinned to ``backend`` if given) and the logits tensor it
+        writes. Warm-up and capture write at ``safe_position``; ``pos`` is given back as it was."""
+        saved = self.pos.clone()
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream), pin:
+        with torch.cuda.stream(stream), pinned(backend):
             for _ in range(2):
-                self.pos.fill_(safe)
-                self._run()
+                self.pos.fill_(self.safe_position)
+                self.run()
         torch.cuda.current_stream().wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
-        self.pos.fill_(safe)
-        with pin, torch.cuda.graph(graph):
-            self._run()
-        self.graph = graph
+        self.pos.fill_(self.safe_position)
+        with pinned(backend), torch.cuda.graph(graph):
+            logits = self.run()
+        self.pos.copy_(saved)
+        return graph, logits
+
+    def install(self, graph, logits) -> None:
+        self.graph, self.logits = graph, logits
+
+    def replay_at_safe_position(self) -> None:
+        self.pos.fill_(self.safe_position)
+        self.graph.replay()
 
     def __call__(self, tokens: torch.Tensor) -> torch.Tensor:
         self.tokens.copy_(tokens)
         if self.graph is not None:
             self.graph.replay()
         else:
-            self._run()
+            self.logits = self.run()
         return self.logits
 
 
 class DecodeEngine:
-    """Static decoding state kept across batches: one zeroed KV cache of ``max_batch`` rows and one
-    ``StaticStep`` per (part, rows), all over views of that cache. With ``use_graphs`` (default: on
-    CUDA) each step is captured as a CUDA graph, pinned to the attention kernel measured fastest at
-    the first capture; if capture fails, one warning and eager static steps from then on. With
-    ``compile`` the step runs under ``torch.compile(mode="reduce-overhead")`` instead."""
+    """Static decoding state kept across batches: one zeroed KV cache of ``max_batch`` rows, token and
+    position buffers per (part, rows), and one ``StaticStep`` per (part, rows, key bucket), all over
+    views of that cache. With ``use_graphs`` (default: on CUDA) each step is captured as a CUDA graph,
+    its attention pinned to the kernel measured fastest for that part and row count; a shape whose
+    capture fails runs eagerly (said once on stderr, listed by ``status()``)."""
 
-    def __init__(self, model: Rudolph, max_batch: int, use_graphs: bool | None = None, compile: bool = False):
-        self.model, self.max_batch = model, max_batch
+    def __init__(self, model: Rudolph, max_batch: int, use_graphs: bool | None = None, key_bucket: int = KEY_BUCKET):
+        self.model, self.max_batch, self.key_bucket = model, max_batch, key_bucket
         self.cache = model.new_cache(max_batch)
-        device = self.cache.keys.device
-        self.use_graphs = (device.type == "cuda" if use_graphs is None else use_graphs) and not compile
-        self.step_fn = torch.compile(model.step, mode="reduce-overhead", fullgraph=True) if compile else None
-        self.steps: dict[tuple[str, int], StaticStep] = {}
-        self.backend = None  # (name, SDPBackend) once measured
-        self.backend_ms: dict[str, float] = {}  # ms per replayed step, per kernel tried
+        self.device = self.cache.keys.device
+        self.use_graphs = self.device.type == "cuda" if use_graphs is None else use_graphs
+        self.buffers: dict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]] = {}
+        self.steps: dict[Shape, StaticStep] = {}
+        self.kernels: dict[tuple[str, int], str | None] = {}  # chosen per (part, rows); None: none could be
+        self.kernel_ms: dict[tuple[str, int], dict[str, float]] = {}  # median ms per replay, per kernel
+        self.fell_back: dict[Shape, str] = {}
 
     @classmethod
     def for_decoding(cls, model: Rudolph, max_batch: int, decoding: str) -> DecodeEngine | None:
@@ -153,53 +186,116 @@ class DecodeEngine:
             raise ValueError(f"unknown decoding {decoding!r}; expected one of {DECODING_MODES}")
         if decoding in ("full", "cached"):
             return None
-        return cls(model, max_batch, use_graphs=None if decoding == "graph" else False, compile=decoding == "compile")
+        return cls(model, max_batch, use_graphs=None if decoding == "graph" else False)
 
-    def step(self, part: str, rows: int) -> StaticStep:
+    def step_buffers(self, part: str, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The ``tokens`` and ``pos`` buffers shared by every key bucket of (part, rows)."""
         if rows > self.max_batch:
             raise ValueError(f"{rows} rows do not fit the engine's cache of {self.max_batch}")
-        key = (part, rows)
-        if key not in self.steps:
-            step = StaticStep(self.model, self.cache.rows(0, rows), part, self.step_fn)
+        if (part, rows) not in self.buffers:
+            self.buffers[part, rows] = (torch.zeros(rows, dtype=torch.long, device=self.device),
+                                        torch.zeros(rows, dtype=torch.long, device=self.device))
+        return self.buffers[part, rows]
+
+    def step(self, part: str, rows: int, position: int) -> StaticStep:
+        """The step of ``rows`` rows of ``part`` whose queries stand at ``position`` (at most)."""
+        shape = Shape(part, rows, key_end(position, self.key_bucket, self.model.config.seq_length))
+        if shape not in self.steps:
+            step = StaticStep(self.model, self.cache.rows(0, rows), shape, *self.step_buffers(part, rows))
+            self.steps[shape] = step
             if self.use_graphs:
                 self._capture(step)
-            self.steps[key] = step
-        return self.steps[key]
+        return self.steps[shape]
 
     def _capture(self, step: StaticStep) -> None:
+        part, rows = step.shape.part, step.shape.rows
         try:
-            if self.backend is None:
-                self.backend = self._fastest_backend(step)
-            step.capture(self.backend[1])
-        except Exception as e:  # noqa: BLE001 - any capture problem means: run eagerly
-            warnings.warn(f"CUDA graph capture failed ({type(e).__name__}: {e}); decoding eagerly", stacklevel=2)
-            self.use_graphs = False
+            if (part, rows) not in self.kernels:
+                self._choose_kernel(part, rows)
+            kernel = self.kernels[part, rows]
+            step.install(*step.capture(attention_kernels(self.device).get(kernel)))
+        except Exception as e:  # noqa: BLE001 - any capture problem means: this shape runs eagerly
             step.graph = None
+            reason = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
+            if not self.fell_back:
+                print(f"decoding: CUDA graph capture failed for {step.shape} ({reason}); that shape runs "
+                      "eagerly (the run's summary lists every such shape)", file=sys.stderr)
+            self.fell_back[step.shape] = reason
 
-    def _fastest_backend(self, step: StaticStep):
-        """Capture the step with each attention kernel and keep the fastest (measured, not assumed)."""
-        def replay(times: int) -> None:
-            for _ in range(times):
-                step.pos.fill_(step.safe_position)  # each replay advances pos: start it again where it may write
-                step.graph.replay()
-
-        for name, backend in _sdpa_backends().items():
+    def _choose_kernel(self, part: str, rows: int) -> None:
+        """Time every candidate kernel at this row count, at the part's longest key bucket (the step
+        that reads the most): each captured, warmed up by ``WARMUP_MS`` of replays, then timed in
+        interleaved rounds; eligible only when its logits match the reference kernel's."""
+        self.kernels[part, rows] = None
+        last_query = self.model.config.parts[part][1] - 1
+        shape = Shape(part, rows, key_end(last_query, self.key_bucket, self.model.config.seq_length))
+        timed = StaticStep(self.model, self.cache.rows(0, rows), shape, *self.step_buffers(part, rows))
+        saved = timed.pos.clone()
+        graphs = {}
+        for name, backend in attention_kernels(self.device).items():
             try:
-                step.capture(backend)
-                replay(3)
-                torch.cuda.synchronize()
-                t0 = time.perf_counter()
-                replay(10)
-                torch.cuda.synchronize()
-                self.backend_ms[name] = (time.perf_counter() - t0) * 100  # ms per step
-            except Exception:  # noqa: BLE001 - a kernel that cannot run these shapes is not a candidate
+                graphs[name] = timed.capture(backend)
+            except Exception:  # noqa: BLE001 - a kernel that cannot run these shapes is no candidate
                 continue
-            finally:
-                step.graph = None
-        if not self.backend_ms:
+        if not graphs:
             raise RuntimeError("no attention kernel could be captured")
-        name = min(self.backend_ms, key=self.backend_ms.get)
-        return name, _sdpa_backends()[name]
+
+        def replay(name: str, times: int) -> None:
+            graph = graphs[name][0]
+            for _ in range(times):
+                timed.pos.fill_(timed.safe_position)  # each replay advances pos: start again where it may write
+                graph.replay()
+
+        outputs = {}
+        for name in graphs:
+            replay(name, 1)
+            outputs[name] = graphs[name][1].float().clone()
+        reference = outputs.get(REFERENCE_KERNEL.get(self.device.type), next(iter(outputs.values())))
+        tolerance = FP16_TOLERANCE * (1 + float(reference.abs().max()))
+        matches = {name: bool((out - reference).abs().max() <= tolerance) for name, out in outputs.items()}
+        start = time.perf_counter()
+        while (time.perf_counter() - start) * 1000 < WARMUP_MS:
+            for name in graphs:
+                replay(name, 1)
+            torch.cuda.synchronize()
+        times = {name: [] for name in graphs}
+        for _ in range(TIMING_ROUNDS):
+            for name in graphs:
+                begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                begin.record()
+                replay(name, REPLAYS_PER_ROUND)
+                end.record()
+                end.synchronize()
+                times[name].append(begin.elapsed_time(end) / REPLAYS_PER_ROUND)
+        timed.pos.copy_(saved)
+        self.kernel_ms[part, rows] = {name: statistics.median(t) for name, t in times.items()}
+        self.kernels[part, rows] = choose_kernel(times, matches)
+
+    def status(self) -> dict:
+        """What the run's summary says about decoding: whether graphs are in use, how many were captured,
+        the kernel chosen and the median ms per replay of every kernel timed, per (part, rows), and the
+        shapes that fell back to eager steps (with the reason)."""
+        return {
+            "graphs": self.use_graphs,
+            "captured": sum(step.graph is not None for step in self.steps.values()),
+            "kernels": {f"{part} x{rows}": kernel for (part, rows), kernel in self.kernels.items()},
+            "kernel_ms": {f"{part} x{rows}": {k: round(v, 3) for k, v in ms.items()}
+                          for (part, rows), ms in self.kernel_ms.items()},
+            "fell_back": {str(shape): reason for shape, reason in self.fell_back.items()},
+        }
+
+
+def format_status(status: dict | None) -> str:
+    """One summary line for ``DecodeEngine.status()``."""
+    if status is None:
+        return "decoding: no static engine (cached steps)"
+    if not status["graphs"]:
+        return "decoding: static steps, no CUDA graphs"
+    kernels = ", ".join(f"{shape} {kernel}" for shape, kernel in status["kernels"].items()) or "none chosen"
+    line = f"decoding: {status['captured']} CUDA graphs; attention kernel by shape: {kernels}"
+    if status["fell_back"]:
+        line += f"; {len(status['fell_back'])} shape(s) fell back to eager steps: " + ", ".join(status["fell_back"])
+    return line
 
 
 # -- decoders -------------------------------------------------------------------------------------------
@@ -243,32 +339,34 @@ class CachedDecoder(Decoder):
 
 
 class StaticDecoder(Decoder):
-    """Prefill through ``forward`` into the engine's cache, then ``StaticStep``s. Shrinking goes to a
-    power of two of rows, so that few step shapes (and CUDA graphs) are ever needed."""
+    """Prefill through ``forward`` into the engine's cache, then ``StaticStep``s: every row stands at the
+    same position, a Python number kept here, which picks the key bucket of each step. Shrinking goes to
+    a power of two of rows, so that few step shapes (and CUDA graphs) are ever needed."""
 
     def __init__(self, model: Rudolph, part: str, engine: DecodeEngine):
         super().__init__(model)
         self.part, self.engine = part, engine
 
     def start(self, prefix: torch.Tensor) -> torch.Tensor:
-        rows = prefix.shape[0]
-        self.step = self.engine.step(self.part, rows)  # captured before the prefill writes the cache
-        cache = self.engine.cache.rows(0, rows)
+        self.rows, self.position = prefix.shape
+        self.engine.step(self.part, self.rows, self.position)  # the first capture before the prefill
+        cache = self.engine.cache.rows(0, self.rows)
         cache.length = 0
         logits = self.model(prefix, cache, last_only=True)[:, -1]
-        self.step.pos.fill_(prefix.shape[1])
+        self.engine.step_buffers(self.part, self.rows)[1].fill_(self.position)
         return logits
 
     def push(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.step(tokens)
+        logits = self.engine.step(self.part, self.rows, self.position)(tokens)
+        self.position += 1
+        return logits
 
     def keep(self, index: torch.Tensor) -> torch.Tensor:
         rows = 1 << (index.shape[0] - 1).bit_length()  # the next power of two
         index = torch.cat([index, index[:1].expand(rows - index.shape[0])])
-        pos = self.step.pos.index_select(0, index)
         self.engine.cache.keep(index)
-        self.step = self.engine.step(self.part, rows)
-        self.step.pos.copy_(pos)
+        self.rows = rows
+        self.engine.step_buffers(self.part, rows)[1].fill_(self.position)
         return index
 
 
@@ -291,22 +389,25 @@ def default_check_every(device: torch.device) -> int:
 
 # -- loops ------------------------------------------------------------------------------------------------
 @torch.no_grad()
-def generate_image_tokens(model: Rudolph, left_ids: torch.Tensor, sampling: Sampling = BASELINE_IMAGE_SAMPLING,
-                          generator: torch.Generator | None = None, decoding: str = "cached",
+def generate_image_tokens(model: Rudolph, left_ids: torch.Tensor, sampling: Sampling = BASELINE_IMAGE_SAMPLING, *,
+                          seeds: torch.Tensor | None = None, decoding: str = "cached",
                           engine: DecodeEngine | None = None, progress=None, steps: int | None = None) -> torch.Tensor:
     """``(b, m*m)`` image ids (0..image_vocab_size-1) generated after the left text ``(b, l)``.
 
-    Image special tokens are never sampled. ``progress`` is an optional callable(step) per token;
-    ``steps`` stops after the first ``steps`` tokens (benchmarks and checks).
+    Image special tokens are never sampled. ``seeds (b,)`` (int64, see ``row_seed``) are the rows' noise
+    streams when sampling (required then; greedy ignores them): token ``t`` of a row depends on its seed
+    and its own logits only. ``progress`` is an optional callable(step) per token; ``steps`` stops after
+    the first ``steps`` tokens (benchmarks and checks).
     """
     c = model.config
     lo, hi = c.text_vocab, c.text_vocab + c.image_vocab_size
     b, n = left_ids.shape[0], min(steps or c.image_seq_length, c.image_seq_length)
+    seeds = seeds.to(left_ids.device) if seeds is not None else None
     decoder = make_decoder(model, "image", decoding, engine, b)
     logits = decoder.start(left_ids)
     tokens = torch.empty(b, n, dtype=torch.long, device=left_ids.device)
     for step in range(n):
-        token = sample_next(logits[:, lo:hi], sampling, generator)
+        token = sample_next(logits[:, lo:hi], sampling, seeds, step)
         tokens[:, step] = token
         if progress is not None:
             progress(step)
@@ -317,13 +418,14 @@ def generate_image_tokens(model: Rudolph, left_ids: torch.Tensor, sampling: Samp
 
 @torch.no_grad()
 def generate_right_text(model: Rudolph, left_ids: torch.Tensor, image_ids: torch.Tensor, right_prefix: torch.Tensor,
-                        sampling: Sampling = GREEDY, max_new_tokens: int | None = None,
-                        generator: torch.Generator | None = None, decoding: str = "cached",
+                        sampling: Sampling = GREEDY, max_new_tokens: int | None = None, *,
+                        seeds: torch.Tensor | None = None, decoding: str = "cached",
                         engine: DecodeEngine | None = None, check_every: int | None = None,
                         progress=None) -> list[list[int]]:
     """Right-text ids generated after ``[left | image | right_prefix]``, cut before the first eos.
 
-    ``right_prefix`` is ``(b, k)``, usually ``[bos, <RT_UNK>]``. A sampled pad-position id
+    ``right_prefix`` is ``(b, k)``, usually ``[bos, <RT_UNK>]``. ``seeds (b,)`` as for
+    ``generate_image_tokens`` (a row's draws follow it when the batch shrinks). A sampled pad-position id
     (``>= V_text - l``) counts as eos. Every ``check_every`` steps the loop looks at which rows are
     done: it stops when all are, and keeps only the running rows once half or more have finished.
     ``progress`` is an optional callable(step) per token.
@@ -335,13 +437,14 @@ def generate_right_text(model: Rudolph, left_ids: torch.Tensor, image_ids: torch
     check_every = check_every or default_check_every(device)
     eos_from = c.pad_position_start
     b = left_ids.shape[0]
+    seeds = seeds.to(device) if seeds is not None else None
     decoder = make_decoder(model, "right", decoding, engine, b)
     logits = decoder.start(torch.cat([left_ids, image_ids, right_prefix], dim=1))
     out = torch.full((b + 1, max(max_new_tokens, 1)), EOS_ID, dtype=torch.long, device=device)  # row b: scratch
     rows = torch.arange(b, device=device)  # the output row of every decoder row
     finished = torch.zeros(b, dtype=torch.bool, device=device)
     for step in range(max_new_tokens):
-        token = torch.where(finished, EOS_ID, sample_next(logits[:, :c.text_vocab], sampling, generator))
+        token = torch.where(finished, EOS_ID, sample_next(logits[:, :c.text_vocab], sampling, seeds, step))
         out[rows, step] = token
         finished = finished | (token == EOS_ID) | (token >= eos_from)
         if progress is not None:
@@ -358,6 +461,7 @@ def generate_right_text(model: Rudolph, left_ids: torch.Tensor, image_ids: torch
                 rows = torch.cat([rows.index_select(0, running), rows.new_full((extra,), b)])
                 finished = torch.cat([finished.new_zeros(running.shape[0]), finished.new_ones(extra)])
                 token = token.index_select(0, kept)
+                seeds = seeds.index_select(0, kept) if seeds is not None else None
         logits = decoder.push(torch.where(finished, EOS_ID, token))
     texts = []
     for ids in out[:b].tolist():
@@ -399,7 +503,8 @@ def score_right_texts(model: Rudolph, left_ids: torch.Tensor, image_ids: torch.T
 
 def _packed_token_logp(model: Rudolph, prefix: torch.Tensor, right_ids: torch.Tensor, owner: torch.Tensor,
                        cache: KVCache | None, max_tokens: int) -> torch.Tensor:
-    """``(n, r)`` log-probability of every candidate token given everything before it."""
+    """``(n, r)`` log-probability of every candidate token given everything before it (0 past a
+    candidate's last real token: each pass computes its candidates up to the longest of them only)."""
     b, r = prefix.shape[0], right_ids.shape[1]
     cache = model.new_cache(b) if cache is None else cache.rows(0, b)
     cache.length = 0
@@ -413,17 +518,20 @@ def _packed_token_logp(model: Rudolph, prefix: torch.Tensor, right_ids: torch.Te
     slot = torch.tensor(slots, device=right_ids.device)
     packed = right_ids.new_zeros(b, k, r)
     packed[owner, slot] = right_ids
-    masks = model.transformer.mask_rows_candidates(k)
-    positions = torch.arange(r, device=right_ids.device).repeat(k)
+    # Real length of every sample's longest candidate: up to its last non-pad token.
+    real = (packed != 0).any(dim=1)  # (b, r)
+    longest = torch.where(real, torch.arange(1, r + 1, device=right_ids.device), 0).amax(dim=1).clamp(min=1).tolist()
     logp = torch.zeros(b, k, r, device=right_ids.device)
-    group = max(1, max_tokens // (k * r))
+    group = max(1, max_tokens // (k * max(longest)))
     for i in range(0, b, group):
-        ids = packed[i:i + group]  # (g, k, r)
+        n = max(longest[i:i + group])  # the tokens this pass computes per candidate
+        ids = packed[i:i + group, :, :n]  # (g, k, n)
         g = ids.shape[0]
-        x = model.embed_part("right", ids.reshape(g, k * r), positions)  # (g, k, r) -> (g, k*r, h)
-        hidden = model.transformer(x, masks, CandidateKV(cache.rows(i, i + g)))
-        # (g, k*r, V) -> (g, k, r, V) -> (g, k, r-1, V): position t predicts t + 1
-        logits = model.text_logits(hidden).view(g, k, r, -1)[:, :, :-1].float()
-        logp[i:i + g, :, 1:] = logits.log_softmax(-1).gather(-1, ids[:, :, 1:, None]).squeeze(-1)
+        positions = torch.arange(n, device=right_ids.device).repeat(k)
+        x = model.embed_part("right", ids.reshape(g, k * n), positions)  # (g, k, n) -> (g, k*n, h)
+        hidden = model.transformer(x, model.transformer.mask_rows_candidates(k, n), CandidateKV(cache.rows(i, i + g)))
+        # (g, k*n, V) -> (g, k, n, V) -> (g, k, n-1, V): position t predicts t + 1
+        logits = model.text_logits(hidden).view(g, k, n, -1)[:, :, :-1].float()
+        logp[i:i + g, :, 1:n] = logits.log_softmax(-1).gather(-1, ids[:, :, 1:, None]).squeeze(-1)
         logp[i:i + g, :, 0] = last[i:i + g].gather(-1, ids[:, :, 0])
     return logp[owner, slot]

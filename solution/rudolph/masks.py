@@ -50,8 +50,10 @@ def image_visibility(kind: str, m: int, kernel_size: int, last_kernel_size: int)
     raise ValueError(f"unknown mask kind {kind!r}; expected one of {MASK_KINDS}")
 
 
-def build_mask(kind: str, config: RudolphConfig, device: torch.device | str = "cpu") -> torch.Tensor:
-    """The full ``(S, S)`` boolean mask of one kind."""
+def build_mask(kind: str, config: RudolphConfig, device: torch.device | str | None = None) -> torch.Tensor:
+    """The full ``(S, S)`` boolean mask of one kind, on ``device`` (default: the default device, so that a
+    model built under ``with torch.device(...)`` keeps its masks there)."""
+    device = torch.get_default_device() if device is None else device
     size = config.seq_length
     start, end = config.parts["image"]
     mask = torch.ones(size, size, dtype=torch.bool, device=device).tril()
@@ -60,5 +62,5 @@ def build_mask(kind: str, config: RudolphConfig, device: torch.device | str = "c
     return mask
 
 
-def build_masks(config: RudolphConfig, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+def build_masks(config: RudolphConfig, device: torch.device | str | None = None) -> dict[str, torch.Tensor]:
     return {kind: build_mask(kind, config, device) for kind in MASK_KINDS}

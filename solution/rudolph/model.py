@@ -6,10 +6,10 @@ each layer gets and what the cache returns as keys and values:
 
 - ``forward(ids, cache)`` (training, prefill, full recomputation): the positions
   ``[cache.length, cache.length + n)``, mask rows sliced with Python numbers, keys up to them;
-- ``step(tokens, pos, cache, part)`` (decoding): one token per row at the device positions ``pos``;
-  every tensor has the same shape at every step (the queries attend over the whole preallocated
-  cache, the mask rows hide the future), so one step can be captured once as a CUDA graph and
-  replayed;
+- ``step(tokens, pos, cache, part, keys)`` (decoding): one token per row at the device positions
+  ``pos``, attending over the first ``keys`` cache positions (a bucket that covers every position the
+  query may see; the mask rows hide the rest); no shape depends on ``pos``, so one step per bucket can
+  be captured once as a CUDA graph and replayed;
 - ``attend_candidates`` in ``generation.py`` (option scoring): candidate right texts packed per
   sample, attending over the sample's cached prefix and their own keys.
 """
@@ -70,24 +70,30 @@ class KVCache:
             self.values[layer, :n] = self.values[layer].index_select(0, index)
         return self.rows(0, n)
 
-    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor,
-               pos: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Store the new keys and values ``(b, heads, t, head_dim)`` of ``layer``; return those a query may see.
-
-        ``pos is None``: they are positions ``[length, length + t)`` and the keys up to them come back.
-        ``pos`` ``(b,)``: one new position per row (``t == 1``), written where ``pos`` says; the whole
-        cache comes back, so the shapes never depend on the position.
-        """
+    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store the keys and values ``(b, heads, t, head_dim)`` of positions ``[length, length + t)`` of
+        ``layer``; return the keys and values up to them."""
+        end = self.length + k.shape[2]
         keys, values = self.keys[layer], self.values[layer]  # (b, heads, S, head_dim)
-        if pos is None:
-            end = self.length + k.shape[2]
-            keys[:, :, self.length:end] = k
-            values[:, :, self.length:end] = v
-            return keys[:, :, :end], values[:, :, :end]
-        rows = torch.arange(k.shape[0], device=k.device)
-        keys[rows, :, pos] = k[:, :, 0]
-        values[rows, :, pos] = v[:, :, 0]
-        return keys, values
+        keys[:, :, self.length:end] = k
+        values[:, :, self.length:end] = v
+        return keys[:, :, :end], values[:, :, :end]
+
+
+class PositionKV:
+    """What one decode step writes and reads: one new position per row, ``pos (b,)`` on the device,
+    written in place; the first ``keys`` positions of the cache come back (a Python number fixed per
+    bucket, so the shapes never depend on the position)."""
+
+    def __init__(self, cache: KVCache, pos: torch.Tensor, keys: int):
+        self.cache, self.pos, self.keys = cache, pos, keys
+        self.rows = torch.arange(cache.batch_size, device=pos.device)
+
+    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        keys, values = self.cache.keys[layer], self.cache.values[layer]
+        keys[self.rows, :, self.pos] = k[:, :, 0]
+        values[self.rows, :, self.pos] = v[:, :, 0]
+        return keys[:, :, :self.keys], values[:, :, :self.keys]
 
 
 class CandidateKV:
@@ -97,7 +103,7 @@ class CandidateKV:
     def __init__(self, prefix: KVCache):
         self.prefix = prefix
 
-    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor, pos=None) -> tuple[torch.Tensor, torch.Tensor]:
+    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         n = self.prefix.length
         return (torch.cat([self.prefix.keys[layer, :, :, :n], k], dim=2),
                 torch.cat([self.prefix.values[layer, :, :, :n], v], dim=2))
@@ -113,14 +119,13 @@ class SelfAttention(nn.Module):
         self.attention_dropout = config.attention_dropout_prob
         self.output_dropout = nn.Dropout(config.output_dropout_prob)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache, layer: int,
-                pos: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache, layer: int) -> torch.Tensor:
         b, t, h = x.shape
         q, k, v = self.query_key_value(x).split(h, dim=-1)
         # (b, t, h) -> (b, heads, t, head_dim)
         q, k, v = (z.view(b, t, self.heads, self.head_dim).transpose(1, 2) for z in (q, k, v))
         if cache is not None:
-            k, v = cache.update(layer, k, v, pos)
+            k, v = cache.update(layer, k, v)
         # The reference scales q before the product (CogView PB-relax order, safe in fp16) and writes
         # -10000 into masked scores; every query sees at least itself, so a boolean mask (exp -> 0)
         # gives the same probabilities.
@@ -157,9 +162,8 @@ class Block(nn.Module):
             self.before_first_addition_layernorm = nn.LayerNorm(h, eps=LAYERNORM_EPS)
             self.before_second_addition_layernorm = nn.LayerNorm(h, eps=LAYERNORM_EPS)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache, layer: int,
-                pos: torch.Tensor | None = None) -> torch.Tensor:
-        a = self.attention(self.input_layernorm(x), mask, cache, layer, pos)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache, layer: int) -> torch.Tensor:
+        a = self.attention(self.input_layernorm(x), mask, cache, layer)
         if self.sandwich:
             a = self.before_first_addition_layernorm(a)
         x = x + a
@@ -193,15 +197,17 @@ class SparseTransformer(nn.Module):
         """Each mask kind's rows for positions ``[start, end)`` over the keys ``[0, end)``."""
         return {kind: getattr(self, kind)[start:end, :end] for kind in MASK_KINDS}
 
-    def mask_rows_at(self, pos: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Each mask kind's row for one position per batch row, ``(b, 1, 1, S)``, gathered on the device."""
-        return {kind: getattr(self, kind).index_select(0, pos)[:, None, None, :] for kind in MASK_KINDS}
+    def mask_rows_at(self, pos: torch.Tensor, keys: int) -> dict[str, torch.Tensor]:
+        """Each mask kind's row for one position per batch row over the keys ``[0, keys)``, ``(b, 1, 1, keys)``,
+        gathered on the device."""
+        return {kind: getattr(self, kind)[:, :keys].index_select(0, pos)[:, None, None, :] for kind in MASK_KINDS}
 
-    def mask_rows_candidates(self, k: int) -> dict[str, torch.Tensor]:
-        """Each kind's mask for ``k`` right texts packed side by side after the prefix (left and image):
-        ``(k*r, prefix + k*r)``; every candidate sees the prefix as the right part does and its own
-        earlier tokens, never another candidate's."""
+    def mask_rows_candidates(self, k: int, r: int | None = None) -> dict[str, torch.Tensor]:
+        """Each kind's mask for ``k`` right texts of ``r`` tokens (default: the whole right part) packed
+        side by side after the prefix (left and image): ``(k*r, prefix + k*r)``; every candidate sees the
+        prefix as the right part does and its own earlier tokens, never another candidate's."""
         right_start, end = self.config.parts["right"]
+        end = end if r is None else right_start + r
         masks = {}
         for kind in MASK_KINDS:
             rows = getattr(self, kind)[right_start:end]  # (r, S)
@@ -209,15 +215,14 @@ class SparseTransformer(nn.Module):
             masks[kind] = torch.cat([rows[:, :right_start].repeat(k, 1), torch.block_diag(*[own] * k)], dim=1)
         return masks
 
-    def forward(self, x: torch.Tensor, masks: dict[str, torch.Tensor], cache=None,
-                pos: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, masks: dict[str, torch.Tensor], cache=None) -> torch.Tensor:
         """Hidden states after every block; layer ``i`` attends through ``masks[its kind]``."""
         for i, layer in enumerate(self.layers):
             mask = masks[self.layer_mask_kinds[i]]
             if self.gradient_checkpointing and self.training:
                 x = torch.utils.checkpoint.checkpoint(layer, x, mask, None, i, use_reentrant=False)
             else:
-                x = layer(x, mask, cache, i, pos)
+                x = layer(x, mask, cache, i)
         return self.final_layernorm(x)
 
 
@@ -288,15 +293,18 @@ class Rudolph(nn.Module):
             x = x[:, -1:]  # (b, n, h) -> (b, 1, h)
         return self.to_logits(x)
 
-    def step(self, tokens: torch.Tensor, pos: torch.Tensor, cache: KVCache, part: str) -> torch.Tensor:
+    def step(self, tokens: torch.Tensor, pos: torch.Tensor, cache: KVCache, part: str,
+             keys: int | None = None) -> torch.Tensor:
         """Logits ``(b, V_text + V_img)`` after one token per row: ``tokens (b,)`` of ``part`` at the
-        absolute positions ``pos (b,)`` (a device tensor). The keys and values go into ``cache`` at
-        ``pos``; no tensor shape and no Python number depends on the position, so the step can be
-        captured as a CUDA graph. ``cache.length`` is left as it is.
+        absolute positions ``pos (b,)`` (a device tensor), attending over the cache positions
+        ``[0, keys)`` (default: all; ``keys`` must exceed every position in ``pos``). The keys and values
+        go into ``cache`` at ``pos``; no tensor shape and no Python number depends on the position, so
+        the step can be captured as a CUDA graph. ``cache.length`` is left as it is.
         """
+        keys = self.config.seq_length if keys is None else keys
         part_start = self.config.parts[part][0]
         x = self.embed_part(part, tokens[:, None], (pos - part_start)[:, None])  # (b,) -> (b, 1, h)
-        x = self.transformer(x, self.transformer.mask_rows_at(pos), cache, pos)
+        x = self.transformer(x, self.transformer.mask_rows_at(pos, keys), PositionKV(cache, pos, keys))
         return self.to_logits(x)[:, 0]  # (b, 1, V) -> (b, V)
 
     def text_logits(self, hidden: torch.Tensor) -> torch.Tensor:

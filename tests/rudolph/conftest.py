@@ -18,3 +18,11 @@ def tiny_model(tiny_params):
 @pytest.fixture(scope="module")
 def tiny_config(tiny_params):
     return get_config(tiny_params)
+
+
+@pytest.fixture
+def cuda_standin(monkeypatch):
+    """torch.cuda's streams, events and graphs replaced by the CPU stand-in (helpers/cuda_standin.py)."""
+    from helpers.cuda_standin import CudaStandin
+
+    return CudaStandin().install(monkeypatch)

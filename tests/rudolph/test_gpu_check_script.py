@@ -15,12 +15,23 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_gpu_check_rehearsal_runs_every_step(tmp_path):
     env = dict(os.environ, GPU_CHECK_REHEARSAL="1", PYTHON=sys.executable, OUT=str(tmp_path))
     done = subprocess.run(["bash", "scripts/gpu_check.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=900)
+                          timeout=1800)
     log = (tmp_path / "gpu_check.log").read_text()
     assert done.returncode == 0, log[-3000:]
-    for heading in ("2. decoding at the tiny shapes", "3. greedy ids, fp32", "5. run.py on sample_input/", "=== done"):
+    for heading in ("0. modules and versions", "2. steps, sampling", "3. run.py on 24 samples", "=== done"):
         assert heading in log
     assert "failed:" not in log and "Traceback" not in log, log[-3000:]
-    # fp32: the static and graph steps give the cached path's greedy ids.
-    assert "first 16 image tokens in 8/8 rows, first 10 right-text tokens in 8/8 rows" in log
-    assert "predictions.json: 120 ids, 60 images written" in log
+    # The graph rows replayed captured graphs (through the stand-in), none fell back.
+    assert log.count(" graph ") == 4 and "2 CUDA graphs; attention kernel by shape: image x1" in log
+    assert "fell back" not in log
+    assert "baseline sampling (64, 8192)" in log and "image batch of 2" in log and "prefill of 2 x 42" in log
+    assert "predictions.json: 24 ids" in log
+
+
+def test_gpu_check_stops_at_the_first_failing_step(tmp_path):
+    env = dict(os.environ, GPU_CHECK_REHEARSAL="1", PYTHON="false", OUT=str(tmp_path))
+    done = subprocess.run(["bash", "scripts/gpu_check.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
+    log = (tmp_path / "gpu_check.log").read_text()
+    assert done.returncode == 1
+    assert "failed: exit 1" in log and "=== stopped" in log and "2. steps" not in log

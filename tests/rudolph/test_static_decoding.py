@@ -1,12 +1,13 @@
-"""The static-shape decode step, its CUDA graph, batched option scoring and the automatic batch size."""
+"""The static-shape decode step, its key buckets, its CUDA graphs (through the CPU stand-in of
+helpers/cuda_standin.py), batched option scoring and the automatic batch size."""
 
 import pytest
 import torch
 from helpers.rudolph_data import random_sequence
 
-from solution.rudolph import GREEDY, DecodeEngine, Sampling, build_model, get_config
+from solution.rudolph import GREEDY, DecodeEngine, Sampling, build_model, generation, get_config
 from solution.rudolph.batching import MAX_AUTO_BATCH, auto_batch_size, bytes_per_sample
-from solution.rudolph.generation import generate_image_tokens, generate_right_text, score_right_texts
+from solution.rudolph.generation import generate_image_tokens, generate_right_text, key_end, score_right_texts
 
 
 def split(config, ids):
@@ -68,21 +69,68 @@ def test_static_step_ignores_what_the_future_slots_hold(tiny_model, tiny_config)
     torch.testing.assert_close(step, full, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("bucket", [1, 5, 8, 128])
+def test_bucketed_step_logits_equal_full_forward_at_every_position(tiny_model, tiny_config, bucket):
+    """A step over the keys of its bucket only gives the logits of the whole forward, at every position:
+    every bucket edge and every part border of the tiny sequence."""
+    c = tiny_config
+    ids = random_sequence(c, batch=2, seed=25)
+    with torch.no_grad():
+        full = tiny_model(ids)
+        cache = tiny_model.new_cache(2)
+        tiny_model(ids[:, :1], cache)
+        for p in range(1, c.seq_length):
+            keys = key_end(p, bucket, c.seq_length)
+            assert p < keys <= c.seq_length and (keys == c.seq_length or keys % bucket == 0)
+            step = tiny_model.step(ids[:, p], torch.full((2,), p), cache, part_of(c, p), keys)
+            torch.testing.assert_close(step, full[:, p], rtol=1e-5, atol=1e-5)
+
+
+def graph_engine(model, rows, standin, monkeypatch, bucket=8):
+    """An engine on the CUDA stand-in, every step captured (a short kernel warm-up keeps the tests fast)."""
+    monkeypatch.setattr(generation, "WARMUP_MS", 2.0)
+    monkeypatch.setattr(generation, "TIMING_ROUNDS", 2)
+    engine = DecodeEngine(model, max_batch=rows, use_graphs=True, key_bucket=bucket)
+    assert standin is not None and engine.use_graphs
+    return engine
+
+
+def assert_graphs_ran(engine, standin, replays_before=0):
+    """Every step the engine made replayed a captured graph: no shape fell back to eager."""
+    status = engine.status()
+    assert status["fell_back"] == {}, status["fell_back"]
+    assert status["captured"] == len(engine.steps) > 0
+    assert all(step.graph is not None for step in engine.steps.values())
+    assert standin.replays > replays_before
+
+
 @pytest.mark.parametrize("decoding", ["static", "graph"])
 @pytest.mark.parametrize("batch", [1, 2, 5])
-def test_static_image_tokens_equal_cached_and_full(tiny_model, tiny_config, decoding, batch):
+def test_static_image_tokens_equal_cached_and_full(tiny_model, tiny_config, decoding, batch, cuda_standin,
+                                                    monkeypatch):
     left, _, _ = split(tiny_config, random_sequence(tiny_config, batch=batch, seed=40 + batch))
-    static = generate_image_tokens(tiny_model, left, GREEDY, decoding=decoding)
+    engine = graph_engine(tiny_model, batch, cuda_standin, monkeypatch) if decoding == "graph" else None
+    static = generate_image_tokens(tiny_model, left, GREEDY, decoding=decoding, engine=engine)
     assert torch.equal(static, generate_image_tokens(tiny_model, left, GREEDY, decoding="cached"))
     assert torch.equal(static, generate_image_tokens(tiny_model, left, GREEDY, decoding="full"))
+    if engine is not None:
+        assert_graphs_ran(engine, cuda_standin)
+        # The image part spans two buckets of 8 keys beyond the left text: a graph for each.
+        assert {s.keys for s in engine.steps} == {key_end(p, 8, tiny_config.seq_length)
+                                                  for p in range(*tiny_config.parts["image"])}
 
 
-def test_static_sampled_image_tokens_equal_cached(tiny_model, tiny_config):
+@pytest.mark.parametrize("decoding", ["static", "graph"])
+def test_static_sampled_image_tokens_equal_cached(tiny_model, tiny_config, decoding, cuda_standin, monkeypatch):
     left, _, _ = split(tiny_config, random_sequence(tiny_config, batch=3, seed=45))
     sampling = Sampling(top_k=20, top_p=0.9, temperature=1.3)
-    a = generate_image_tokens(tiny_model, left, sampling, torch.Generator().manual_seed(7), decoding="static")
-    b = generate_image_tokens(tiny_model, left, sampling, torch.Generator().manual_seed(7), decoding="cached")
+    seeds = torch.tensor([7, 8, 9])
+    engine = graph_engine(tiny_model, 3, cuda_standin, monkeypatch) if decoding == "graph" else None
+    a = generate_image_tokens(tiny_model, left, sampling, seeds=seeds, decoding=decoding, engine=engine)
+    b = generate_image_tokens(tiny_model, left, sampling, seeds=seeds, decoding="cached")
     assert torch.equal(a, b)
+    if engine is not None:
+        assert_graphs_ran(engine, cuda_standin)
 
 
 def model_with_eos_bias(tiny_params, bias):
@@ -96,7 +144,8 @@ def model_with_eos_bias(tiny_params, bias):
     return model
 
 
-def test_right_text_rows_finish_at_different_steps_and_match_one_by_one(tiny_params, tiny_config):
+def test_right_text_rows_finish_at_different_steps_and_match_one_by_one(tiny_params, tiny_config, cuda_standin,
+                                                                       monkeypatch):
     """Shrinking the batch as rows finish changes no row's text: each equals the row decoded alone."""
     c = tiny_config
     left, image, right = split(c, random_sequence(c, batch=5, seed=50))
@@ -109,9 +158,12 @@ def test_right_text_rows_finish_at_different_steps_and_match_one_by_one(tiny_par
         lengths_seen.update(len(t) for t in alone)
         for decoding in ("full", "cached", "static", "graph"):
             for check_every in (1, 3):
+                engine = graph_engine(model, 5, cuda_standin, monkeypatch, bucket=5) if decoding == "graph" else None
                 out = generate_right_text(model, left, image, prefix, GREEDY, decoding=decoding,
-                                          check_every=check_every)
+                                          check_every=check_every, engine=engine)
                 assert out == alone, (bias, decoding, check_every)
+                if engine is not None:
+                    assert_graphs_ran(engine, cuda_standin)
     assert len(lengths_seen) >= 3  # the biases really made rows stop at different steps
     assert c.r_text_seq_length - 2 in lengths_seen  # and some ran to the end
 
@@ -128,8 +180,8 @@ def test_engine_is_reused_across_batches_of_different_sizes(tiny_params, tiny_co
         pictures = generate_image_tokens(model, left, GREEDY, decoding="static", engine=engine)
         assert torch.equal(pictures, generate_image_tokens(model, left, GREEDY, decoding="cached"))
     # Batches of 5 and 3 rows, shrunk to powers of two as rows finished.
-    assert {rows for part, rows in engine.steps if part == "image"} == {3, 5}
-    assert {rows for part, rows in engine.steps if part == "right"} >= {1, 3, 5}
+    assert {s.rows for s in engine.steps if s.part == "image"} == {3, 5}
+    assert {s.rows for s in engine.steps if s.part == "right"} >= {1, 3, 5}
 
 
 @pytest.mark.parametrize("max_tokens", [4096, 1])  # all samples in one pass, or one sample per pass
@@ -183,10 +235,12 @@ def test_cuda_graph_steps_equal_eager_on_gpu(tiny_params, tiny_config):
     c = tiny_config
     model = model_with_eos_bias(tiny_params, 1.1).cuda()
     left, image, right = (x.cuda() for x in split(c, random_sequence(c, batch=4, seed=80)))
-    engine = DecodeEngine(model, max_batch=4)
+    engine = DecodeEngine(model, max_batch=4, key_bucket=8)
     assert engine.use_graphs
     graphed = generate_image_tokens(model, left, GREEDY, decoding="graph", engine=engine)
-    assert engine.steps[("image", 4)].graph is not None and engine.backend is not None
     assert torch.equal(graphed, generate_image_tokens(model, left, GREEDY, decoding="cached"))
     text = generate_right_text(model, left, image, right[:, :2], GREEDY, decoding="graph", engine=engine)
     assert text == generate_right_text(model, left, image, right[:, :2], GREEDY, decoding="cached")
+    status = engine.status()
+    assert status["fell_back"] == {} and status["captured"] == len(engine.steps) > 2, status
+    assert status["kernels"]["image x4"] in ("efficient", "math", "cudnn")

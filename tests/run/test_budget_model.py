@@ -14,9 +14,8 @@ import torch
 
 from solution.budget import LEVELS, Budget
 from solution.fbc2_input import Sample
-from solution.pipeline import ImageState, Pipeline, RunSettings, SampleWork, takes_seeds
+from solution.pipeline import ImageState, Pipeline, RunSettings, SampleWork
 from solution.predictions import PredictionStore
-from solution.rudolph import generate_image_tokens
 
 DEFAULT_BUDGET = 5 * 3600 - 20 * 60  # run.py's default --time-budget
 IMAGE_STEPS = 575  # 2.7B-FBC2: 576 image tokens, the first from the prefill
@@ -206,5 +205,4 @@ def test_one_offs_are_paid_apart_for_the_rows_that_run(tmp_path, weights):
     image = budget.costs["image"]
     assert image.batches == 2 and image.rows == 3 and set(image.step_count) == {1, 2}
     steps = weights.model.config.image_seq_length - 1
-    rows_alone = not takes_seeds(generate_image_tokens)  # the adapter runs sampled rows one by one
-    assert image.steps == steps * (1 + (2 if rows_alone else 1))  # every decode step counted by the meter
+    assert image.steps == steps * (1 + 1)  # every decode step counted by the meter
