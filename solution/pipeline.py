@@ -298,13 +298,13 @@ class Pipeline:
             return True
         part = "image" if kind == "image" else "right"
         shapes = [rows] if kind == "image" else sorted({rows, *(1 << k for k in range(rows.bit_length()) if 1 << k < rows)})
-        new = [r for r in shapes if (part, r) not in self.engine.steps]
+        new = [r for r in shapes if not self.engine.prepared(part, r)]
         if new:
             if not self.budget.affords_one_off(kind, "capture"):
                 return False
             t0 = self.budget.clock()
             for r in new:
-                self.engine.step(part, r)
+                self.engine.prepare(part, r)
             self._sync()
             self.budget.one_off("capture", self.budget.clock() - t0)
         return True

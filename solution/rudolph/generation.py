@@ -207,6 +207,23 @@ class DecodeEngine:
                 self._capture(step)
         return self.steps[shape]
 
+    def prepared(self, part: str, rows: int) -> bool:
+        """Whether every key bucket's step of (part, rows) exists (and is captured where graphs are on)."""
+        return all(Shape(part, rows, keys) in self.steps for keys in self.key_ends(part))
+
+    def prepare(self, part: str, rows: int) -> None:
+        """Every step a decode of ``part`` with ``rows`` rows will meet, one per key bucket, built (and
+        captured) now: a one-off cost the time budget keeps apart from the rates."""
+        start, _ = self.model.config.parts[part]
+        for keys in self.key_ends(part):
+            self.step(part, rows, max(start, keys - 1))
+
+    def key_ends(self, part: str) -> list[int]:
+        """The key buckets the queries of ``part`` stand in."""
+        start, end = self.model.config.parts[part]
+        seq = self.model.config.seq_length
+        return sorted({key_end(p, self.key_bucket, seq) for p in range(start, end)})
+
     def _capture(self, step: StaticStep) -> None:
         part, rows = step.shape.part, step.shape.rows
         try:

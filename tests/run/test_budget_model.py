@@ -200,7 +200,8 @@ def test_one_offs_are_paid_apart_for_the_rows_that_run(tmp_path, weights):
     pipeline.generate_images(works)
     assert len(store.done["image"]) == 3
     assert budget.one_off_counts == {"warm-up": 1, "capture": 2}  # rows 1 (the probe), then rows 2
-    assert sorted(pipeline.engine.steps) == [("image", 1), ("image", 2)]
+    assert {(s.part, s.rows) for s in pipeline.engine.steps} == {("image", 1), ("image", 2)}
+    assert pipeline.engine.prepared("image", 1) and pipeline.engine.prepared("image", 2)
     assert pipeline.stats.one_offs is budget.one_offs and all(v > 0 for v in budget.one_offs.values())
     image = budget.costs["image"]
     assert image.batches == 2 and image.rows == 3 and set(image.step_count) == {1, 2}
