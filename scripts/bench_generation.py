@@ -316,9 +316,8 @@ def main(argv=None) -> None:
                 continue
             print(f"{b:>5} {mode:<8}{image_s * 1000:>14.2f}{b / image_s:>12.0f}{right_s * 1000:>14.2f}"
                   f"{b / right_s:>12.0f}{image_s * 1000 / floor_ms:>9.1f}{peak_memory_mb(device):>9.0f}")
-            if engine is not None and engine.backend_ms:
-                kernels = ", ".join(f"{k} {v:.2f} ms" for k, v in engine.backend_ms.items())
-                print(f"      attention kernels measured under the graph: {kernels}; chosen: {engine.backend[0]}")
+            if engine is not None and engine.use_graphs:
+                print(f"      {format_status(engine.status())}")
             if args.check_greedy:
                 if reference is None:
                     reference = (mode, ids, texts)

@@ -404,6 +404,16 @@ def default_check_every(device: torch.device) -> int:
     return 1 if device.type == "cpu" else 8
 
 
+def row_seeds(sampling: Sampling, seeds: torch.Tensor | None, rows: int, device: torch.device) -> torch.Tensor | None:
+    """The seeds a loop samples with, checked before any work: None when greedy, else ``(rows,)`` on ``device``."""
+    if sampling.greedy:
+        return None
+    if seeds is None or tuple(seeds.shape) != (rows,):
+        got = "none" if seeds is None else f"shape {tuple(seeds.shape)}"
+        raise ValueError(f"sampled decoding needs seeds: a ({rows},) int64 tensor of row seeds (see row_seed); got {got}")
+    return seeds.to(device)
+
+
 # -- loops ------------------------------------------------------------------------------------------------
 @torch.no_grad()
 def generate_image_tokens(model: Rudolph, left_ids: torch.Tensor, sampling: Sampling = BASELINE_IMAGE_SAMPLING, *,
@@ -419,7 +429,7 @@ def generate_image_tokens(model: Rudolph, left_ids: torch.Tensor, sampling: Samp
     c = model.config
     lo, hi = c.text_vocab, c.text_vocab + c.image_vocab_size
     b, n = left_ids.shape[0], min(steps or c.image_seq_length, c.image_seq_length)
-    seeds = seeds.to(left_ids.device) if seeds is not None else None
+    seeds = row_seeds(sampling, seeds, b, left_ids.device)
     decoder = make_decoder(model, "image", decoding, engine, b)
     logits = decoder.start(left_ids)
     tokens = torch.empty(b, n, dtype=torch.long, device=left_ids.device)
@@ -454,7 +464,7 @@ def generate_right_text(model: Rudolph, left_ids: torch.Tensor, image_ids: torch
     check_every = check_every or default_check_every(device)
     eos_from = c.pad_position_start
     b = left_ids.shape[0]
-    seeds = seeds.to(device) if seeds is not None else None
+    seeds = row_seeds(sampling, seeds, b, device)
     decoder = make_decoder(model, "right", decoding, engine, b)
     logits = decoder.start(torch.cat([left_ids, image_ids, right_prefix], dim=1))
     out = torch.full((b + 1, max(max_new_tokens, 1)), EOS_ID, dtype=torch.long, device=device)  # row b: scratch
