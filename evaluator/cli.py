@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 
 from evaluator.co2 import (
     draw_plots,
@@ -23,6 +22,7 @@ from evaluator.co2 import (
 )
 from evaluator.errors import EvaluatorError, InputError, OutputError
 from evaluator.io.display import clean_text
+from evaluator.io.files import write_output
 from evaluator.io.reference import load_reference
 from evaluator.leaderboard.rank import rank_teams
 from evaluator.metrics.task_metrics import METRIC_OUTPUT
@@ -47,27 +47,6 @@ EXIT_OK, EXIT_STRICT, EXIT_INPUT = 0, 1, 2
 def warn(message: str) -> None:
     """Warnings go to stderr, one line each, control characters removed."""
     print(f"evaluator: warning: {clean_text(message)}", file=sys.stderr)
-
-
-def _write(path: str, text: str) -> None:
-    """Write `text` (UTF-8; anything unencodable escaped) through a temporary file, so a failed write
-    leaves no half-written output."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise OutputError(f"cannot write {path}: it is a folder, not a file")
-    tmp = None
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".evaluator-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as error:
-        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _json(data) -> str:
@@ -199,9 +178,9 @@ def run_score(args) -> int:
     for warning in report.warnings:
         warn(warning)
     if args.json:
-        _write(args.json, _json(report.to_json()))
+        write_output(args.json, _json(report.to_json()))
     if args.html:
-        _write(args.html, render_score_html(report, score_gallery(report)))
+        write_output(args.html, render_score_html(report, score_gallery(report)))
     problems = report.problems.missing + report.problems.malformed
     if args.strict and problems:
         print(f"evaluator: --strict: {problems} missing or malformed predictions", file=sys.stderr)
@@ -228,7 +207,7 @@ def run_leaderboard(args) -> int:
     for path, render in outputs:
         if path:
             try:
-                _write(path, render(board))
+                write_output(path, render(board))
             except OutputError as error:
                 failures.append(str(error))
     if failures:
@@ -267,7 +246,7 @@ def run_co2(args) -> int:
     lines += [f"plot: {path}" for path in written] + [f"plot skipped: {reason}" for reason in skipped]
     print("\n".join(lines))
     if args.json:
-        _write(args.json, _json({**summary, "plots": written, "plots_skipped": skipped, "epoch_mismatch": mismatch}))
+        write_output(args.json, _json({**summary, "plots": written, "plots_skipped": skipped, "epoch_mismatch": mismatch}))
     return EXIT_OK
 
 
@@ -279,7 +258,7 @@ def run_tasks(args) -> int:
     print(table(["id", "name", "kind", "output", "metric", "threshold", "baseline", "weight"], rows))
     print(f"\nmetrics: {', '.join(f'{m} ({o})' for m, o in METRIC_OUTPUT.items())}")
     if args.write:
-        _write(args.write, _json(registry.to_json()) + "\n")
+        write_output(args.write, _json(registry.to_json()) + "\n")
         print(f"written: {args.write}")
     return EXIT_OK
 

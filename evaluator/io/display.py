@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-MAX_SHOWN_CHARS = 200  # a path or value as printed in a message
+from fbc2_io.text import printable
 
 
 def clean_text(text: str, max_chars: int | None = None) -> str:
@@ -19,7 +19,4 @@ def clean_text(text: str, max_chars: int | None = None) -> str:
 def shown(value) -> str:
     """A path or value as it may be printed: control characters and surrogates escaped, cut to 200
     characters. For messages only: never open a file by its shown form."""
-    text = value if isinstance(value, str) else repr(value)
-    text = "".join(repr(ch)[1:-1] if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in text)
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text if len(text) <= MAX_SHOWN_CHARS else text[:MAX_SHOWN_CHARS - 1] + "…"
+    return printable(value)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from evaluator.io.display import shown
 from evaluator.io.files import path_text_problem, resolve_in_folder
+from fbc2_io.text import without_surrogates
 
 # Kinds of per-sample prediction problems (the report counts each kind).
 MISSING = "missing"  # the sample id is not in predictions.json
@@ -68,13 +69,6 @@ def items_of_type(value, item_type: str) -> list:
     """Contents of every item of `item_type` (used for the input's caption and image)."""
     items = as_items(value) or []
     return [item["content"] for item in items if isinstance(item, dict) and item.get("type") == item_type]
-
-
-def without_surrogates(text: str) -> str:
-    """`text` with each lone surrogate (valid in JSON, not encodable as UTF-8) replaced by U+FFFD."""
-    if not any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
-        return text
-    return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
 
 
 def gold_answers(value) -> list[str] | None:

@@ -13,9 +13,9 @@ from evaluator.io.items import (
     Problem,
     first_item,
     image_file,
-    without_surrogates,
 )
 from evaluator.io.reference import Reference
+from fbc2_io.text import without_surrogates
 
 MAX_ANSWER_CHARS = 1000  # a text prediction is cut to this length before any metric sees it
 

@@ -52,11 +52,11 @@ def test_strict_exit_code_on_problems(fbc2_set, capsys):
 
 
 @pytest.mark.parametrize("content, message", [
-    ("{broken", "predictions file is not valid JSON"),
+    ("{broken", "predictions.json: not valid JSON (line 1, column 2"),
     ("[1, 2]", "must hold a JSON object"),
     (b"\xff\xfe\x00", "not UTF-8"),
-    ('{"0": ' + "[" * 100_000 + "]" * 100_000 + "}", "predictions file is not usable JSON"),
-    ('{"0": ' + "9" * 5000 + "}", "predictions file is not usable JSON"),
+    ('{"0": ' + "[" * 100_000 + "]" * 100_000 + "}", "predictions.json: not usable JSON (nested too deeply)"),
+    ('{"0": ' + "9" * 5000 + "}", "predictions.json: not usable JSON (Exceeds the limit"),
     ('{"0": [{"type": "text", "content": "\\ud800"}], "9": ' + "[" * 500 + "]" * 500 + "}", "Integral score"),
 ])
 def test_unreadable_predictions_give_one_error_line(fbc2_set, content, message):

@@ -66,7 +66,7 @@ def test_unparseable_shared_file_is_one_line_and_exit_2(fbc2_set, capsys):
     assert main(["leaderboard", "--ground-truth", str(fbc2_set.gt_path), "--task-ids", str(fbc2_set.task_ids_path),
                  "--quiet", str(good)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "ground-truth file is not usable JSON" in err and "nested too deeply" in err
+    assert err.count("\n") == 1 and "ground-truth file " in err and "not usable JSON (nested too deeply)" in err
 
 
 def test_a_fifo_is_refused_not_waited_on(fbc2_set):
@@ -198,7 +198,7 @@ def test_long_answers_are_cut_for_the_metrics(fbc2_set):
 def test_image_decoding_is_bounded(tmp_path, monkeypatch):
     big_png = make_image(tmp_path / "big.png", (10, 20, 30), size=(300, 200))
     monkeypatch.setattr(images_module, "MAX_DECODED_PIXELS", 100 * 100)
-    with pytest.raises(InputError, match="300x200 image: over the 10000-pixel decoding limit"):
+    with pytest.raises(InputError, match="300x200 is more than 10000 pixels"):  # refused before decoding
         images_module.open_rgb(str(big_png))
     monkeypatch.setattr(images_module, "MAX_DECODED_PIXELS", 4096 * 4096)
     jpeg = tmp_path / "big.jpg"
