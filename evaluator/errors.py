@@ -33,4 +33,10 @@ class WeightsMismatch(WeightsUnavailable):
 
 
 class NotComputed(Exception):
-    """A metric component has no value for a reason other than weights (too few images, no --input)."""
+    """A metric component has no value for a reason other than weights (too few images, no --input).
+    `by_submission`: the submission is the reason (too few readable images of its own); otherwise
+    the set or the evaluator's setup is, and no submission could get a value."""
+
+    def __init__(self, message: str, *, by_submission: bool = False):
+        super().__init__(message)
+        self.by_submission = by_submission

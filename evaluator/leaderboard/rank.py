@@ -48,6 +48,13 @@ def sustainable_winner(entries: list[TeamEntry], nomination: float | None) -> Te
     return min(eligible, key=lambda e: e.co2_kg) if eligible else None
 
 
+def assign_ranks(ranked: list[TeamEntry]) -> None:
+    """Ranks 1, 2, 2, 4 ...: teams with the same integral share a rank (listed by name)."""
+    for position, entry in enumerate(ranked, 1):
+        previous = ranked[position - 2] if position > 1 else None
+        entry.rank = previous.rank if previous is not None and previous.integral == entry.integral else position
+
+
 def _failure(error: BaseException) -> str:
     if isinstance(error, InputError):
         return clean_text(str(error), 400)
@@ -114,8 +121,7 @@ def rank_teams(reference: Reference, directories: list[str], *, options: ScoreOp
     mark_duplicates(entries)
     ranked = sorted((e for e in entries if e.error is None), key=lambda e: (-e.integral, e.team))
     failed = sorted((e for e in entries if e.error is not None), key=lambda e: e.team)
-    for rank, entry in enumerate(ranked, 1):
-        entry.rank = rank
+    assign_ranks(ranked)
     nomination, above = nomination_threshold([e.integral for e in ranked], baseline)
     winner = sustainable_winner(ranked, nomination)
     return Board(ranked + failed, [t.name for t in registry.tasks], baseline, above, nomination,

@@ -2,10 +2,10 @@
 
 `TASK_METRICS` is the registry the task file refers to by name. Each metric declares on itself,
 as lm-evaluation-harness's `aggregation()` / `higher_is_better()` do: the prediction item type it
-reads (`output`), whether the non-official caption extras apply to it (`has_extras`) and are on by
-default for a hidden task given this metric (`extras_by_default`), and which per-sample values its
-score is the mean of (`sample_values`, the input of the bootstrap standard error; None when the
-score is no such mean, with `no_stderr_reason`).
+reads (`output`), its best value (`best_score`, 1 for every FBC2 metric), whether the non-official
+caption extras apply to it (`has_extras`) and are on by default for a hidden task given this metric
+(`extras_by_default`), and which per-sample values its score is the mean of (`sample_values`, the
+input of the bootstrap standard error; None when the score is no such mean, with `no_stderr_reason`).
 
 A metric takes plain data (`TaskData`), as pycocoevalcap's ``compute_score(gts, res)`` does: the
 scoring step has read each sample's prediction once and recorded its problem, if any. A component
@@ -31,6 +31,7 @@ class TaskResult:
     components: dict = field(default_factory=dict)
     per_sample: dict = field(default_factory=dict)  # {component: {sample id: value}}
     not_computed: list = field(default_factory=list)
+    by_submission: bool = False  # the score is None because of this submission, not the set or the weights
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class TextMetric:
 
     output = "text"
     has_extras = True
+    best_score = 1.0
     no_stderr_reason = None
 
     def __init__(self, name: str, extras_by_default: bool = False):
@@ -107,6 +109,7 @@ class CaptioningMetric:
     output = "text"
     has_extras = True
     extras_by_default = True
+    best_score = 1.0
     no_stderr_reason = None
     meteor = TextMetric("vqa_meteor")
 
@@ -149,6 +152,7 @@ class GenerationMetric:
     output = "image"
     has_extras = False
     extras_by_default = False
+    best_score = 1.0  # CLIP similarity 1 and FID 0
     no_stderr_reason = "FID is a statistic of the whole image set"
 
     @staticmethod
@@ -174,6 +178,7 @@ class GenerationMetric:
             result.components["fid_term"] = (FID_CAP - min(FID_CAP, fid)) / FID_CAP
         except (WeightsUnavailable, NotComputed) as error:
             result.not_computed.append(f"FID: {error}")
+            result.by_submission = result.components["clip"] is not None and getattr(error, "by_submission", False)
         if result.components["clip"] is not None and result.components["fid_term"] is not None:
             result.score = (result.components["clip"] + result.components["fid_term"]) / 2
         return result
@@ -185,11 +190,11 @@ class GenerationMetric:
         produced = [image for image in data.predictions.values() if image is not None]
         if len(references) < 2 or len(produced) < 2:
             raise NotComputed(f"FID needs at least 2 images per set (ground truth {len(references)}, "
-                              f"generated {len(produced)})")
+                              f"generated {len(produced)})", by_submission=len(references) >= 2)
         try:
             return float(ctx.module("inception").fid_from_images(references, produced, model))
         except ValueError as error:  # e.g. a complex matrix square root: no number to report
-            raise NotComputed(f"FID computation failed: {error}") from None
+            raise NotComputed(f"FID computation failed: {error}", by_submission=True) from None
 
     def sample_values(self, result: TaskResult) -> list[float] | None:
         return None

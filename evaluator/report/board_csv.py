@@ -31,17 +31,19 @@ def render_csv(board: Board) -> str:
     """Every team, ranked first, then the failed ones (rank empty, reason in 'error'); one
     column per task score and one per its stderr; CO2 in kg as a number."""
     names = board.task_names
-    headers = (["rank", "team", "folder", "integral", "integral_stderr", "partial", "thresholds"]
-               + [c for n in names for c in (n, f"{n}_stderr")] + ["co2_kg", "co2_note", "sustainable", "error"])
+    headers = (["rank", "team", "folder", "integral", "integral_stderr", "best_integral", "partial", "missing",
+                "malformed", "thresholds"] + [c for n in names for c in (n, f"{n}_stderr")]
+               + ["not_computed", "co2_kg", "co2_note", "sustainable", "error"])
     rows = []
     for e in board.entries:
         report = e.report
         ok = e.error is None
         rows.append([e.rank or "", e.team, e.directory, _number(e.integral),
-                     _number(report.integral_stderr if report else None),
-                     ("yes" if e.partial else "no") if ok else "", (report.thresholds_summary if report else None) or ""]
+                     _number(report.integral_stderr if report else None), _number(report.best_integral if report else None),
+                     ("yes" if e.partial else "no") if ok else "", "" if e.missing is None else e.missing,
+                     "" if e.malformed is None else e.malformed, (report.thresholds_summary if report else None) or ""]
                     + [c for n in names for c in (_number(e.task_score(n)), _number(e.task_stderr(n)))]
-                    + [_number(e.co2_kg), e.co2_note or "", sustainable_cell(board, e) if ok else "", e.error or ""])
+                    + ["; ".join(e.not_computed(board.tasks_in_set)), _number(e.co2_kg), e.co2_note or "", sustainable_cell(board, e) if ok else "", e.error or ""])
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(headers)

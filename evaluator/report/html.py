@@ -15,8 +15,16 @@ from dataclasses import dataclass, field
 
 from evaluator.io.images import open_rgb
 from evaluator.leaderboard.types import Board
-from evaluator.report.board_cells import co2_cell, nomination_line, shown_tasks, sustainable_cell
+from evaluator.report.board_cells import (
+    NOT_COMPUTED,
+    best_line,
+    co2_cell,
+    nomination_line,
+    shown_tasks,
+    sustainable_cell,
+)
 from evaluator.report.format import components_text, fmt, fmt_score
+from evaluator.report.text import best_integral_text
 from evaluator.scoring.types import SampleRecord, ScoreReport
 
 THUMB = 128
@@ -114,10 +122,10 @@ def _page(title: str, body: str) -> str:
             f"<style>{STYLE}</style></head><body><h1>{e(title)}</h1>{body}</body></html>\n")
 
 
-def _num(value, stderr=None, best: bool = False) -> str:
+def _num(value, stderr=None, best: bool = False, none: str = "n/c") -> str:
     cls = "num best" if best else "num"
     if value is None:
-        return "<td class='num nc'>n/c</td>"
+        return f"<td class='num nc'>{none}</td>"
     return f"<td class='{cls}'>{e(fmt_score(value, stderr))}</td>"
 
 
@@ -158,7 +166,8 @@ def render_score_html(report: ScoreReport, gallery: Gallery | None = None) -> st
     if report.absent_tasks:
         body.append(f"<p class='note'>Tasks without samples in this set (count 0): {e(', '.join(report.absent_tasks))}</p>")
     body += [f"<p><b>Integral score S = {e(fmt_score(report.integral, report.integral_stderr))}</b>"
-             f"{' (PARTIAL)' if report.partial else ''} <span class='note'>{e(report.integral_note)}</span></p>",
+             f"{' (PARTIAL)' if report.partial else ''}; best possible on this set: {e(best_integral_text(report))} "
+             f"<span class='note'>{e(report.integral_note)}</span></p>",
              f"<p>Prize thresholds: <b>{e(report.thresholds_summary)}</b></p>",
              f"<p class='note'>stderr: {e(report.stderr_method)}</p>",
              f"<p>METEOR synonym stage: {e(report.synonym_stage)}</p>"]
@@ -191,7 +200,8 @@ def _best(values) -> float | None:
 
 def render_leaderboard_html(board: Board, gallery: Gallery | None = None) -> str:
     tasks = shown_tasks(board)
-    head = ("<tr><th>rank</th><th>team</th><th>integral ± stderr</th><th>partial</th><th>thresholds</th>"
+    head = ("<tr><th>rank</th><th>team</th><th>integral ± stderr</th><th>partial</th><th>missing</th>"
+            "<th>malformed</th><th>thresholds</th>"
             + "".join(f"<th>{e(t)}</th>" for t in tasks) + "<th>CO2</th><th>sustainable</th></tr>")
     ranked = board.ranked
     best_integral = _best(x.integral for x in ranked)
@@ -207,17 +217,20 @@ def render_leaderboard_html(board: Board, gallery: Gallery | None = None) -> str
         co2_cls = "num best" if x.co2_kg is not None and x.co2_kg == lowest_co2 else "num"
         rows.append(f"<tr><td class='num'>{x.rank}</td><td>{e(x.team)}{flag}</td>"
                     f"{_num(x.integral, report.integral_stderr, x.integral == best_integral)}"
-                    f"<td>{'yes' if x.partial else 'no'}</td>"
+                    f"<td>{'yes' if x.partial else 'no'}</td><td class='num'>{x.missing}</td>"
+                    f"<td class='num'>{x.malformed}</td>"
                     f"<td class='{threshold_cls}'>{e(report.thresholds_summary or '-')}</td>"
                     + "".join(_num(x.task_score(t), x.task_stderr(t),
-                                   x.task_score(t) is not None and x.task_score(t) == best_task[t]) for t in tasks)
+                                   x.task_score(t) is not None and x.task_score(t) == best_task[t], NOT_COMPUTED)
+                            for t in tasks)
                     + f"<td class='{co2_cls}'>{e(co2_cell(x))}</td>"
                     f"<td class='{'winner' if winner else ''}'>{e(sustainable_cell(board, x))}</td></tr>")
     body = [f"<h2>Ranked submissions</h2><table>{head}{''.join(rows)}</table>",
             "<p class='note'>Scores are mean ± bootstrap standard error over samples; the best value of each "
             "column is highlighted; thresholds count the open tasks whose prize threshold could be checked; "
             "CO2 is the last TargetValue row of the team's eco2AI emission.csv, in grams.</p>",
-            f"<p>{e(nomination_line(board))}</p>", f"<p class='note'>{e(board.rule)}</p>"]
+            f"<p>{e(best_line(board) or '')}</p>", f"<p>{e(nomination_line(board))}</p>",
+            f"<p class='note'>{e(board.rule)}</p>"]
     failed = board.failed
     if failed:
         body.append(f"<h2>Not ranked: {len(failed)} failed submission{'s' if len(failed) > 1 else ''}</h2>"

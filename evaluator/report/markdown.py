@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from evaluator.io.display import clean_text
 from evaluator.leaderboard.types import Board
-from evaluator.report.board_cells import failed_rows, nomination_line, ranked_rows, shown_tasks
+from evaluator.report.board_cells import best_line, failed_rows, nomination_line, ranked_rows, shown_tasks
 
 MARKDOWN_SPECIALS = "\\`*_[]<>|&~"  # cells never start a line, so #, +, - and digits with . are safe
 
@@ -19,7 +19,8 @@ def render_markdown(board: Board) -> str:
     headers, rows = ranked_rows(board, shown_tasks(board))
     lines = ["| " + " | ".join(markdown_cell(h) for h in headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
     lines += ["| " + " | ".join(markdown_cell(cell) for cell in row) + " |" for row in rows]
-    out = "\n".join(lines) + "\n\n" + markdown_cell(nomination_line(board)) + "\n"
+    best = best_line(board)
+    out = "\n".join(lines) + "\n\n" + (markdown_cell(best) + "\n\n" if best else "") + markdown_cell(nomination_line(board)) + "\n"
     failed = failed_rows(board)
     if failed:
         out += f"\nNot ranked ({len(failed)} failed):\n\n| team | reason |\n| --- | --- |\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from evaluator.io.display import clean_text
 from evaluator.leaderboard.types import Board
-from evaluator.report.board_cells import failed_rows, nomination_line, ranked_rows, shown_tasks
+from evaluator.report.board_cells import best_line, failed_rows, nomination_line, ranked_rows, shown_tasks
 from evaluator.report.format import components_text, fmt, fmt_score, table
 from evaluator.scoring.types import ScoreReport
 
@@ -27,7 +27,7 @@ def render_score(report: ScoreReport, verbose_problems: int = 10) -> str:
     if report.absent_tasks:
         out.append(f"Tasks without samples in this set (count 0): {', '.join(report.absent_tasks)}")
     out.append(f"Integral score S = {fmt_score(report.integral, report.integral_stderr)}"
-               + (" (PARTIAL)" if report.partial else ""))
+               + (" (PARTIAL)" if report.partial else "") + f"; best possible on this set: {best_integral_text(report)}")
     out.append(f"  {report.integral_note}")
     out.append(f"Prize thresholds: {report.thresholds_summary}")
     out.append(f"stderr: {report.stderr_method}")
@@ -56,9 +56,18 @@ def render_score(report: ScoreReport, verbose_problems: int = 10) -> str:
     return "\n".join(out)
 
 
+def best_integral_text(report: ScoreReport) -> str:
+    """'0.2667 of 1 (these tasks and weights; the baseline 0.24 is a full score)' or '1.0000 of 1'."""
+    text = f"{report.best_integral:.4f} of {report.full_integral:g}"
+    if report.best_integral < report.full_integral:
+        text += (f" (with these tasks, weights and inputs; the nomination baseline {report.baseline_integral:.2f} "
+                 "is a full score)")
+    return text
+
+
 def render_board(board: Board) -> str:
     headers, rows = ranked_rows(board, shown_tasks(board))
-    lines = [table(headers, rows), "", nomination_line(board)]
+    lines = [table(headers, rows), ""] + ([best_line(board)] if best_line(board) else []) + [nomination_line(board)]
     failed = failed_rows(board)
     if failed:
         lines += ["", f"Not ranked ({len(failed)} failed):"] + [f"  {team}: {reason}" for team, reason in failed]

@@ -163,6 +163,7 @@ def score_task(task: Task, reference: Reference, submission: Submission,
         entry.score, entry.components = result.score, result.components
         entry.per_sample, entry.not_computed = result.per_sample, result.not_computed
         entry.stderr, entry.stderr_note = _stderr(metric, result)
+        entry.best_score = metric.best_score if result.score is not None or result.by_submission else 0.0
         if task.extras and ctx.options.extras and metric.has_extras:
             extras = caption_extras([(data.predictions[sid] or "", data.golds[sid]) for sid in data.sample_ids
                                      if data.golds[sid]])
@@ -208,6 +209,8 @@ def integral_parts(registry: Registry, tasks: dict[str, TaskScore]) -> dict:
     partial = any(entry.n > 0 and entry.score is None for entry in tasks.values())
     absent = [name for name, entry in tasks.items() if entry.n == 0]
     return {"integral": sum(w * (entry.score or 0.0) for w, entry in weighted),
+            "best_integral": sum(w * entry.best_score for w, entry in weighted),
+            "full_integral": sum(w for w, _ in weighted),  # every FBC2 metric's best score is 1
             "integral_stderr": combined_stderr([(w, entry.stderr) for w, entry in weighted if entry.stderr is not None]),
             "partial": partial, "integral_note": integral_note(partial, absent), "absent_tasks": absent,
             "thresholds": thresholds, "thresholds_summary": thresholds_summary(thresholds),

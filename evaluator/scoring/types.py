@@ -31,13 +31,14 @@ class TaskScore:
     stderr: float | None = None
     stderr_note: str | None = None
     per_sample: dict = field(default_factory=dict)  # {component: {sample id: value}}
+    best_score: float = 0.0  # the best score possible on this set with these weights (0: none is)
 
     def to_json(self) -> dict:
         return {"id": self.id, "kind": self.kind, "metric": self.metric, "score": self.score, "n": self.n,
                 "missing": self.missing, "malformed": self.malformed, "components": self.components,
                 "not_computed": self.not_computed, "threshold": self.threshold,
                 "passes_threshold": self.passes_threshold, "baseline": self.baseline, "stderr": self.stderr,
-                "stderr_note": self.stderr_note, "per_sample": self.per_sample}
+                "stderr_note": self.stderr_note, "best_score": self.best_score, "per_sample": self.per_sample}
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ class Problems:
 class ScoreReport:
     tasks: dict[str, TaskScore]  # registry order
     integral: float
+    best_integral: float  # the best integral possible on this set with these weights and inputs
+    full_integral: float  # the best integral with every task of the registry scored (1)
     integral_stderr: float | None
     stderr_method: str
     partial: bool  # some task with samples has no score (it counts 0)
@@ -113,6 +116,7 @@ class ScoreReport:
 
     def to_json(self) -> dict:
         out = {"tasks": {name: task.to_json() for name, task in self.tasks.items()}, "integral": self.integral,
+               "best_integral": self.best_integral, "full_integral": self.full_integral,
                "integral_stderr": self.integral_stderr, "stderr_method": self.stderr_method, "partial": self.partial,
                "integral_note": self.integral_note, "absent_tasks": self.absent_tasks,
                "not_computed": self.not_computed, "thresholds": self.thresholds,

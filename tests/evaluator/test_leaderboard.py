@@ -89,7 +89,7 @@ def test_leaderboard_ranks_and_renders(fbc2_set, teams):
     assert float(rows[1]["TextQA"]) == 0.5 and float(rows[1]["TextQA_stderr"]) > 0
     assert float(rows[0]["co2_kg"]) == pytest.approx(0.7)
     markdown = render_markdown(board)
-    assert markdown.startswith("| rank | team |") and "| 1 | Team Perfect | 0.2667 ± 0.0000 | yes | 4/4" in markdown
+    assert markdown.startswith("| rank | team |") and "| 1 | Team Perfect | 0.2667 ± 0.0000 | yes | 0 | 0 | 4/4" in markdown
     assert "| 700 g |" in markdown  # CO2 in grams
     page = render_leaderboard_html(board, leaderboard_gallery(board))
     assert page.count("data:image/jpeg;base64,") == 2 + 2  # 2 ground truth + perfect's 2 (half has none)
@@ -116,3 +116,58 @@ def test_gallery_reads_a_team_whose_folder_path_is_over_200_characters(fbc2_set)
     page = render_leaderboard_html(board, leaderboard_gallery(board))
     assert page.count("data:image/jpeg;base64,") == 2 + 2  # 2 ground truth + the team's 2, none shown as "none"
     assert "team: none" not in page
+
+
+def test_ties_share_a_rank_and_missing_counts_are_columns(fbc2_set, teams):
+    shutil.copytree(fbc2_set.root / "half", fbc2_set.root / "half2")
+    no_images = {sid: v for sid, v in fbc2_set.perfect_predictions("noimg").items() if sid not in {"4", "5"}}
+    fbc2_set.write_predictions(no_images, "noimg")  # the same text answers as perfect, no images at all
+    board = build_leaderboard(str(fbc2_set.gt_path), str(fbc2_set.task_ids_path),
+                              teams + [str(fbc2_set.root / "half2"), str(fbc2_set.root / "noimg")],
+                              input_path=str(fbc2_set.input_path), options=ScoreOptions(progress=False))
+    entries = board.to_json()["entries"]
+    # noimg ties with Team Perfect (ImageGeneration is not computed without weights), half with half2
+    assert [(e["rank"], e["team"]) for e in entries] == [(1, "Team Perfect"), (1, "noimg"), (3, "half"),
+                                                         (3, "half2"), (None, "broken")]
+    assert [(e["missing"], e["malformed"]) for e in entries[:4]] == [(0, 0), (2, 0), (8, 0), (8, 0)]
+    rows = list(csv.DictReader(io.StringIO(render_csv(board))))
+    assert [(r["rank"], r["missing"], r["malformed"]) for r in rows] == [
+        ("1", "0", "0"), ("1", "2", "0"), ("3", "8", "0"), ("3", "8", "0"), ("", "", "")]
+    assert rows[0]["not_computed"] == "ImageGeneration; ImageCaptioning"
+    text = render_terminal(board)
+    header = text.splitlines()[0].split()
+    assert header[:7] == ["rank", "team", "integral", "partial", "missing", "malformed", "thresholds"]
+    noimg_line = next(line for line in text.splitlines() if line.startswith("1     noimg"))
+    assert " 2        0 " in noimg_line  # missing 2, malformed 0
+    half2 = next(line for line in render_markdown(board).splitlines() if line.startswith("| 3 | half2 |"))
+    assert half2.startswith("| 3 | half2 | 0.1333 ± ") and "| yes | 8 | 0 | 4/4 scoreable pass" in half2
+
+
+def test_columns_that_cannot_be_computed_say_so(fbc2_set, teams):
+    board = build_leaderboard(str(fbc2_set.gt_path), str(fbc2_set.task_ids_path), teams,
+                              input_path=str(fbc2_set.input_path), options=ScoreOptions(progress=False))
+    # without CLIP/FID weights no team has an ImageGeneration or ImageCaptioning score: the columns stay
+    assert board.tasks_in_set == ["TextQA", "MathQA", "ImageGeneration", "ImageCaptioning", "VisualQA", "TRitW"]
+    text = render_terminal(board)
+    assert "ImageGeneration" in text.splitlines()[0] and text.count("not computed") >= 4  # 2 teams x 2 tasks
+    page = render_leaderboard_html(board)
+    assert "<th>ImageCaptioning</th>" in page and page.count("<td class='num nc'>not computed</td>") == 4
+    markdown = render_markdown(board)
+    assert "ImageGeneration" in markdown.splitlines()[0] and "not computed" in markdown
+
+
+def test_best_possible_integral_and_the_baseline_warning(fbc2_set, teams):
+    board = build_leaderboard(str(fbc2_set.gt_path), str(fbc2_set.task_ids_path), teams,
+                              input_path=str(fbc2_set.input_path), options=ScoreOptions(progress=False))
+    # four text tasks computable out of the registry's 6 open (1/15 each) + 6 hidden (1/10 each) = 4/15
+    assert board.best_integral == pytest.approx(4 / 15)
+    data = board.to_json()
+    assert data["best_integral"] == pytest.approx(4 / 15) and "full integral score" in data["baseline_warning"]
+    assert data["entries"][0]["best_integral"] == pytest.approx(4 / 15)
+    text = render_terminal(board)
+    assert "Best integral possible on this set with these weights: 0.2667. WARNING: the baseline 0.24" in text
+    assert "WARNING: the baseline 0.24" in render_markdown(board) and "WARNING: the baseline 0.24" in \
+        render_leaderboard_html(board)
+    lowered = build_leaderboard(str(fbc2_set.gt_path), str(fbc2_set.task_ids_path), teams,
+                                options=ScoreOptions(progress=False), baseline=0.1)
+    assert lowered.comparison_warning() is None  # a baseline chosen for this set: no warning

@@ -283,3 +283,17 @@ def test_a_malformed_caption_is_one_problem_though_every_measure_reads_it(fbc2_s
     assert captioning["per_sample"]["meteor"]["6"] == 0.0 and captioning["per_sample"]["clip"]["6"] == 0.0
     assert ["собака бежит"] in calls["clip"]  # only the readable caption reaches CLIP
     assert "BLEU-1" in report["extras"]["tasks"]["ImageCaptioning"]
+
+
+def test_best_possible_integral_counts_what_the_set_and_weights_allow(fbc2_set, fake_models, tmp_path):
+    without = score(fbc2_set, fbc2_set.perfect_predictions())
+    assert without["best_integral"] == pytest.approx(4 / 15) and without["full_integral"] == pytest.approx(1.0)
+    assert without["tasks"]["ImageGeneration"]["best_score"] == 0.0  # no weights: no team can score it
+    options = ScoreOptions(clip_weights=str(tmp_path), inception_weights=str(tmp_path / "w.pth"), progress=False)
+    full = score(fbc2_set, fbc2_set.perfect_predictions(), options=options)
+    assert full["best_integral"] == pytest.approx(6 / 15)  # hidden tasks have no samples
+    one_image = fbc2_set.perfect_predictions()
+    del one_image["5"]  # FID needs 2 generated images: this submission, not the set, lacks them
+    partial = score(fbc2_set, one_image, options=options)
+    assert partial["tasks"]["ImageGeneration"]["score"] is None
+    assert partial["best_integral"] == pytest.approx(6 / 15)
