@@ -30,12 +30,8 @@ from evaluator.options import ScoreOptions
 from evaluator.provenance import provenance
 from evaluator.report.board_csv import render_csv
 from evaluator.report.format import fmt, fmt_grams, table
-from evaluator.report.html import (
-    leaderboard_gallery,
-    render_leaderboard_html,
-    render_score_html,
-    score_gallery,
-)
+from evaluator.report.gallery import GALLERY_LIMIT, leaderboard_gallery, score_gallery
+from evaluator.report.html import render_leaderboard_html, render_score_html
 from evaluator.report.markdown import render_markdown
 from evaluator.report.text import render_board, render_score
 from evaluator.scoring.score import load_submission, score_predictions
@@ -119,7 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="predictions.json; image paths relative to its folder and must stay inside it")
     score.add_argument("--emissions", metavar="CSV", help="eco2AI emission.csv: adds the TargetValue CO2 to the report")
     score.add_argument("--json", metavar="OUT", help="write the full report as JSON")
-    score.add_argument("--html", metavar="OUT", help="write a self-contained HTML report")
+    score.add_argument("--html", metavar="OUT", help="write a self-contained HTML report (every task's samples: "
+                                                     "prompt, ground truth, prediction and its score)")
+    score.add_argument("--log-samples", metavar="FILE",
+                       help="write one JSON line per sample: task, id, prediction, golds, prompt, scores, problem")
     score.add_argument("--strict", action="store_true",
                        help="exit with status 1 if any prediction is missing or malformed")
     score.set_defaults(handler=run_score)
@@ -135,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--html", metavar="OUT",
                        help="write a self-contained HTML page (ranked table, failed submissions, a gallery)")
     board.add_argument("--json", metavar="OUT", help="write the leaderboard as JSON")
+    for command in (score, board):
+        command.add_argument("--gallery-limit", type=int, default=GALLERY_LIMIT, metavar="N",
+                             help=f"samples per task in the HTML gallery (default {GALLERY_LIMIT}; 0: all)")
     board.set_defaults(handler=run_leaderboard)
 
     co2 = sub.add_parser("co2", help="summarise an eco2AI emission.csv and draw its plots",
@@ -180,7 +182,10 @@ def run_score(args) -> int:
     if args.json:
         write_output(args.json, _json(report.to_json()))
     if args.html:
-        write_output(args.html, render_score_html(report, score_gallery(report)))
+        write_output(args.html, render_score_html(report, score_gallery(report, limit=args.gallery_limit)))
+    if args.log_samples:
+        write_output(args.log_samples, "".join(json.dumps(record.to_json(), ensure_ascii=False, allow_nan=False) + "\n"
+                                               for record in report.samples))
     problems = report.problems.missing + report.problems.malformed
     if args.strict and problems:
         print(f"evaluator: --strict: {problems} missing or malformed predictions", file=sys.stderr)
@@ -202,7 +207,7 @@ def run_leaderboard(args) -> int:
         if entry.report and entry.report.warnings:
             warn(f"{entry.team}: {len(entry.report.warnings)} scoring warnings (run `score` on this team for them)")
     outputs = [(args.csv, render_csv), (args.markdown, render_markdown), (args.json, lambda b: _json(b.to_json())),
-               (args.html, lambda b: render_leaderboard_html(b, leaderboard_gallery(b)))]
+               (args.html, lambda b: render_leaderboard_html(b, leaderboard_gallery(b, args.gallery_limit)))]
     failures = []
     for path, render in outputs:
         if path:

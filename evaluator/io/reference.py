@@ -27,6 +27,7 @@ class ReferenceSample:
     input_image: str | None = None  # text tasks with an input: the input's first image file
     input_image_issue: str | None = None
     caption: str | None = None  # the caption of an ImageGeneration input
+    question: str | None = None  # the text items of a text task's input, joined
 
 
 @dataclass
@@ -77,8 +78,10 @@ def reference_sample(task: Task, sample_id: str, ground_truth: dict, inputs: dic
     caption = generation_caption(inputs.get(sample_id)) if inputs is not None and sample_id in inputs else None
     if task.output == "text":
         input_image, input_issue = _input_image(task.name, sample_id, inputs, input_dir)
+        texts = [t for t in items_of_type(inputs.get(sample_id), "text") if isinstance(t, str)] if inputs else []
         return ReferenceSample(sample_id, golds=gold_answers(ground_truth.get(sample_id)) or None,
-                               input_image=input_image, input_image_issue=input_issue, caption=caption)
+                               input_image=input_image, input_image_issue=input_issue, caption=caption,
+                               question=" ".join(texts) or None)
     if task.output == "image":
         gold_image, gold_issue = _gold_image(task.name, sample_id, ground_truth.get(sample_id), ground_truth_dir)
         return ReferenceSample(sample_id, gold_image=gold_image, gold_image_issue=gold_issue, caption=caption)

@@ -2,18 +2,14 @@
 
 Conventions followed (EvalAI/CodaLab leaderboards, lm-evaluation-harness tables): scores as
 `value ± stderr`, the best value of each column highlighted, pass/fail coloured, failed
-submissions in their own unranked list with the reason, CO2 in grams, and a gallery with one row
-per sample: the prompt, the ground truth, then every team's image at the same size.
+submissions in their own unranked list with the reason, CO2 in grams, and a gallery of every task's
+samples (evaluator.report.gallery): the prompt, the ground truth, then every team's prediction and score.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
-from dataclasses import dataclass, field
 
-from evaluator.io.images import open_rgb
 from evaluator.leaderboard.types import Board
 from evaluator.report.board_cells import (
     NOT_COMPUTED,
@@ -24,11 +20,10 @@ from evaluator.report.board_cells import (
     sustainable_cell,
 )
 from evaluator.report.format import components_text, fmt, fmt_score
+from evaluator.report.gallery import GalleryTask, gallery_html
 from evaluator.report.text import best_integral_text
-from evaluator.scoring.types import SampleRecord, ScoreReport
+from evaluator.scoring.types import ScoreReport
 
-THUMB = 128
-GALLERY_LIMIT = 6
 STYLE = """
 body{font-family:sans-serif;margin:2em;color:#222;max-width:1600px} table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top} th{background:#f0f0f0}
@@ -43,77 +38,6 @@ td.num{text-align:right;white-space:nowrap} .nc{color:#b00} .note{color:#666;fon
 
 def e(value) -> str:
     return html.escape(str(value))
-
-
-def thumbnail_uri(path: str | None, size: int = THUMB) -> str | None:
-    """A data: URI with a JPEG thumbnail of the image at `path` (None if unreadable)."""
-    if not path:
-        return None
-    try:
-        thumb = open_rgb(path)
-        thumb.thumbnail((size, size))
-    except Exception:
-        return None
-    buffer = io.BytesIO()
-    thumb.save(buffer, format="JPEG", quality=80)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _img(uri: str | None, alt: str) -> str:
-    if uri is None:
-        return f'<div class="none">{e(alt)}: none</div>'
-    return f'<img src="{uri}" alt="{e(alt)}" title="{e(alt)}">'
-
-
-# ----- gallery: one row per sample, every team beside the ground truth -----------------------
-@dataclass
-class Gallery:
-    sample_ids: list[str]
-    prompts: dict[str, str | None]
-    truth: dict[str, str | None]  # sample id -> thumbnail URI
-    teams: dict[str, dict[str, str | None]] = field(default_factory=dict)  # team -> sample id -> URI
-
-
-def build_gallery(truth: list[SampleRecord], reports: dict[str, ScoreReport],
-                  limit: int = GALLERY_LIMIT) -> Gallery | None:
-    """The gallery of the image-output tasks: the prompt and ground truth of the first `limit`
-    samples of `truth` (records of the reference), then each team's image (`reports`: team label
-    -> its report, whose records name the image files its scoring read); None without samples."""
-    first = sorted((r for r in truth if r.output == "image"), key=lambda r: (len(r.sample_id), r.sample_id))[:limit]
-    if not first:
-        return None
-    ids = [r.sample_id for r in first]
-    gallery = Gallery(ids, {r.sample_id: r.prompt for r in first},
-                      {r.sample_id: thumbnail_uri(r.gold_image) for r in first})
-    for team, report in reports.items():
-        paths = {r.sample_id: r.image_path for r in report.samples if r.output == "image"}
-        gallery.teams[team] = {sid: thumbnail_uri(paths.get(sid)) for sid in ids}
-    return gallery
-
-
-def score_gallery(report: ScoreReport, label: str = "prediction", limit: int = GALLERY_LIMIT) -> Gallery | None:
-    return build_gallery(report.samples, {label: report}, limit)
-
-
-def gallery_html(gallery: Gallery | None) -> str:
-    if gallery is None or not gallery.sample_ids:
-        return ""
-    head = "<tr><th>sample</th><th>prompt</th><th>ground truth</th>" + "".join(
-        f"<th>{e(team)}</th>" for team in gallery.teams) + "</tr>"
-    rows = []
-    for sid in gallery.sample_ids:
-        prompt = gallery.prompts.get(sid)
-        cells = [f"<td>{e(sid)}</td>", f"<td class='prompt'>{e(prompt) if prompt else '<span class=note>(no --input)</span>'}</td>",
-                 f"<td>{_img(gallery.truth[sid], 'ground truth')}</td>"]
-        cells += [f"<td>{_img(images.get(sid), team)}</td>" for team, images in gallery.teams.items()]
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f"<h2>Gallery: image generation, one row per sample</h2><table class='gallery'>{head}{''.join(rows)}"
-            "</table>")
-
-
-def leaderboard_gallery(board: Board, limit: int = GALLERY_LIMIT) -> Gallery | None:
-    """The gallery with every ranked team's images, from the files its scoring read."""
-    return build_gallery(board.reference_samples, {entry.team: entry.report for entry in board.ranked}, limit)
 
 
 # ----- shared pieces ---------------------------------------------------------------------------
@@ -135,6 +59,12 @@ def _pass_cell(passes) -> str:
     return "<td class='pass'>pass</td>" if passes else "<td class='fail'>FAIL</td>"
 
 
+def _input_path(prov: dict | None, role: str) -> str:
+    """The path of a scored file as the provenance records it ('the given files' without one)."""
+    item = ((prov or {}).get("inputs") or {}).get(role)
+    return item["path"] if item else "the given files"
+
+
 def provenance_html(prov: dict | None) -> str:
     if not prov:
         return ""
@@ -151,7 +81,7 @@ def provenance_html(prov: dict | None) -> str:
 
 
 # ----- the score report ------------------------------------------------------------------------
-def render_score_html(report: ScoreReport, gallery: Gallery | None = None) -> str:
+def render_score_html(report: ScoreReport, gallery: list[GalleryTask] | None = None) -> str:
     rows = ["<tr><th>task</th><th>kind</th><th>score ± stderr</th><th>n</th><th>missing</th><th>malformed</th>"
             "<th>threshold</th><th>passes</th><th>components</th><th>not computed</th></tr>"]
     for name, t in report.tasks.items():
@@ -189,7 +119,8 @@ def render_score_html(report: ScoreReport, gallery: Gallery | None = None) -> st
         body.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{e(w)}</li>" for w in report.warnings) + "</ul>")
     body.append(gallery_html(gallery))
     body.append(provenance_html(report.provenance))
-    return _page("FBC2 evaluation", "".join(body))
+    return _page(f"FBC2 evaluation of {_input_path(report.provenance, 'predictions')} against "
+                 f"{_input_path(report.provenance, 'ground_truth')}", "".join(body))
 
 
 # ----- the leaderboard -------------------------------------------------------------------------
@@ -198,7 +129,7 @@ def _best(values) -> float | None:
     return max(values) if values else None
 
 
-def render_leaderboard_html(board: Board, gallery: Gallery | None = None) -> str:
+def render_leaderboard_html(board: Board, gallery: list[GalleryTask] | None = None) -> str:
     tasks = shown_tasks(board)
     head = ("<tr><th>rank</th><th>team</th><th>integral ± stderr</th><th>partial</th><th>missing</th>"
             "<th>malformed</th><th>thresholds</th>"
@@ -239,4 +170,6 @@ def render_leaderboard_html(board: Board, gallery: Gallery | None = None) -> str
                         for x in failed) + "</table>")
     body.append(gallery_html(gallery))
     body.append(provenance_html(board.provenance))
-    return _page("FBC2 local leaderboard", "".join(body))
+    teams = f"{len(board.entries)} team{'s' if len(board.entries) != 1 else ''}"
+    return _page(f"FBC2 local leaderboard: {teams} against {_input_path(board.provenance, 'ground_truth')}",
+                 "".join(body))

@@ -116,11 +116,10 @@ def task_data(task: Task, reference: Reference, predictions: dict[str, Predictio
     return data, problems
 
 
-def _stderr(metric, result: TaskResult) -> tuple[float | None, str | None]:
-    """(the bootstrap stderr of the task score, why there is none)."""
+def _stderr(metric, result: TaskResult, values: list[float] | None) -> tuple[float | None, str | None]:
+    """(the bootstrap stderr of the task score over the per-sample `values`, why there is none)."""
     if result.score is None:
         return None, None
-    values = metric.sample_values(result)
     stderr = bootstrap_stderr(values) if values else None
     if stderr is not None:
         return stderr, None
@@ -128,21 +127,25 @@ def _stderr(metric, result: TaskResult) -> tuple[float | None, str | None]:
 
 
 def sample_records(task: Task, reference: Reference, predictions: dict[str, Prediction], per_sample: dict,
-                   problems: list[Problem]) -> list[SampleRecord]:
+                   problems: list[Problem], sample_scores: dict[str, float]) -> list[SampleRecord]:
+    """One record per sample of the task: prediction, golds, prompt, scores, problem."""
     problem_of = {p.sample_id: f"{p.kind}: {p.detail}" for p in problems}
     records = []
     for sample in reference.task_samples(task):
         prediction = predictions.get(sample.sample_id)
         shown = None if prediction is None else (prediction.text if task.output == "text" else prediction.image_path)
         scores = {name: values[sample.sample_id] for name, values in per_sample.items() if sample.sample_id in values}
+        prompt = sample.caption if task.output == "image" else sample.question
         records.append(SampleRecord(task.name, sample.sample_id, task.output or "text", shown, sample.golds,
-                                    sample.gold_image, sample.caption, scores, problem_of.get(sample.sample_id)))
+                                    sample.gold_image, prompt, sample.input_image, scores,
+                                    sample_scores.get(sample.sample_id), problem_of.get(sample.sample_id)))
     return records
 
 
 def reference_records(reference: Reference) -> list[SampleRecord]:
     """A record of every sample of the reference, with no prediction (what a gallery shows first)."""
-    return [record for task in reference.registry.tasks for record in sample_records(task, reference, {}, {}, [])]
+    return [record for task in reference.registry.tasks
+            for record in sample_records(task, reference, {}, {}, [], {})]
 
 
 def score_task(task: Task, reference: Reference, submission: Submission,
@@ -150,7 +153,7 @@ def score_task(task: Task, reference: Reference, submission: Submission,
     """The task's score, its extras (None when not computed), its problems and its sample records."""
     samples = reference.task_samples(task)
     entry = TaskScore(task.name, task.id, task.kind, task.metric, len(samples), task.threshold, task.baseline)
-    extras, problems = None, []
+    extras, problems, sample_scores = None, [], {}
     predictions = submission.predictions.get(task.name, {})
     if not samples:
         entry.not_computed.append("no samples of this task in the set")
@@ -162,8 +165,10 @@ def score_task(task: Task, reference: Reference, submission: Submission,
         result = metric.score(data, ctx)
         entry.score, entry.components = result.score, result.components
         entry.per_sample, entry.not_computed = result.per_sample, result.not_computed
-        entry.stderr, entry.stderr_note = _stderr(metric, result)
+        values = metric.sample_values(result) if result.score is not None else None
+        entry.stderr, entry.stderr_note = _stderr(metric, result, values)
         entry.best_score = metric.best_score if result.score is not None or result.by_submission else 0.0
+        sample_scores = dict(zip(data.sample_ids, values, strict=True)) if values else {}
         if task.extras and ctx.options.extras and metric.has_extras:
             extras = caption_extras([(data.predictions[sid] or "", data.golds[sid]) for sid in data.sample_ids
                                      if data.golds[sid]])
@@ -171,7 +176,8 @@ def score_task(task: Task, reference: Reference, submission: Submission,
     entry.malformed = len({p.sample_id for p in problems if p.kind != MISSING})
     if entry.score is not None and task.threshold is not None:
         entry.passes_threshold = entry.score >= task.threshold
-    return entry, extras, problems, sample_records(task, reference, predictions, entry.per_sample, problems)
+    return entry, extras, problems, sample_records(task, reference, predictions, entry.per_sample, problems,
+                                                   sample_scores)
 
 
 # ----- the whole submission ---------------------------------------------------------------------

@@ -51,8 +51,10 @@ class SampleRecord:
     prediction: str | None  # the answer of a text task, the image file of an image task
     golds: list[str] | None  # text tasks
     gold_image: str | None  # image tasks: the ground-truth image file
-    prompt: str | None  # the ImageGeneration caption from the input
+    prompt: str | None  # the input's text: the ImageGeneration caption, a question
+    input_image: str | None  # the input's image file (text tasks on an image)
     scores: dict[str, float]  # component -> this sample's value
+    score: float | None  # this sample's value of the task score (None: not a mean over samples, or not computed)
     problem: str | None  # "kind: detail" when the prediction could not be used
 
     @property
@@ -61,8 +63,8 @@ class SampleRecord:
 
     def to_json(self) -> dict:
         return {"task": self.task, "id": self.sample_id, "prediction": self.prediction, "golds": self.golds,
-                "gold_image": self.gold_image, "prompt": self.prompt, "scores": self.scores,
-                "problem": self.problem}
+                "gold_image": self.gold_image, "prompt": self.prompt, "input_image": self.input_image,
+                "scores": self.scores, "score": self.score, "problem": self.problem}
 
 
 @dataclass

@@ -27,7 +27,9 @@ def test_score_json_schema_and_html(fbc2_set, tmp_path, capsys):
     assert isinstance(report["integral"], float) and report["partial"] is True
     assert report["thresholds"]["TextQA"] is True and report["thresholds"]["ImageGeneration"] is None
     page = out_html.read_text(encoding="utf-8")
-    assert page.count("data:image/jpeg;base64,") == 4  # 2 generated + 2 ground-truth thumbnails
+    # 2 generated + 2 ground-truth thumbnails, and the input images of the 3 text tasks on images (6)
+    assert page.count("data:image/jpeg;base64,") == 4 + 6
+    assert f"<title>FBC2 evaluation of {predictions} against {fbc2_set.gt_path}</title>" in page
     assert "NON-OFFICIAL" in page
     printed = capsys.readouterr().out
     assert "Integral score S = 0.2667 ± 0.0000 (PARTIAL)" in printed and "NOT COMPUTED" in printed
@@ -163,3 +165,25 @@ def test_unwritable_output_is_one_error_line(fbc2_set, tmp_path, capsys):
     blocker.write_text("x", encoding="utf-8")
     assert main(score_args(fbc2_set, path, "--json", str(blocker / "report.json"))) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_log_samples_writes_prediction_golds_and_score_per_sample(fbc2_set, tmp_path):
+    predictions = fbc2_set.perfect_predictions()
+    predictions["1"] = text("не знаю")
+    del predictions["2"]
+    path = fbc2_set.write_predictions(predictions)
+    log, page = tmp_path / "samples.jsonl", tmp_path / "report.html"
+    assert main(score_args(fbc2_set, path, "--log-samples", str(log), "--html", str(page), "--gallery-limit", "1")) == 0
+    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 12 and {line["task"] for line in lines} == {"TextQA", "MathQA", "ImageGeneration",
+                                                                      "ImageCaptioning", "VisualQA", "TRitW"}
+    by_id = {line["id"]: line for line in lines}
+    assert by_id["0"]["prediction"] == "a Толстой" and by_id["0"]["golds"] == ["a Толстой", "a", "Толстой"]
+    assert by_id["0"]["score"] == 1.0 and by_id["0"]["scores"] == {"textqa_f1": 1.0}
+    assert by_id["1"]["prediction"] == "не знаю" and by_id["1"]["score"] == 0.0
+    assert by_id["2"]["prediction"] is None and by_id["2"]["problem"] == "missing: no prediction"
+    assert by_id["2"]["score"] == 0.0
+    assert by_id["4"]["prediction"].endswith("images/4.png") and by_id["4"]["score"] is None  # no CLIP/FID
+    assert by_id["4"]["prompt"] == "красный квадрат" and by_id["4"]["gold_image"].endswith("gt/images/4.png")
+    html_text = page.read_text(encoding="utf-8")
+    assert html_text.count("<h3>") == 6 and "TextQA: the first 1 of 2 samples" in html_text

@@ -11,7 +11,8 @@ from evaluator_fixtures import row, write_emissions
 from evaluator.leaderboard.rank import build_leaderboard, nomination_threshold, sustainable_winner
 from evaluator.options import ScoreOptions
 from evaluator.report.board_csv import render_csv
-from evaluator.report.html import leaderboard_gallery, render_leaderboard_html
+from evaluator.report.gallery import leaderboard_gallery
+from evaluator.report.html import render_leaderboard_html
 from evaluator.report.markdown import render_markdown
 from evaluator.report.text import render_board as render_terminal
 
@@ -92,7 +93,8 @@ def test_leaderboard_ranks_and_renders(fbc2_set, teams):
     assert markdown.startswith("| rank | team |") and "| 1 | Team Perfect | 0.2667 ± 0.0000 | yes | 0 | 0 | 4/4" in markdown
     assert "| 700 g |" in markdown  # CO2 in grams
     page = render_leaderboard_html(board, leaderboard_gallery(board))
-    assert page.count("data:image/jpeg;base64,") == 2 + 2  # 2 ground truth + perfect's 2 (half has none)
+    generation = page[page.index("<h3>ImageGeneration"):page.index("<h3>ImageCaptioning")]
+    assert generation.count("data:image/jpeg;base64,") == 2 + 2  # 2 ground truth + perfect's 2 (half has none)
     assert "<script" not in page and "http" not in page  # self-contained
 
 
@@ -114,7 +116,8 @@ def test_gallery_reads_a_team_whose_folder_path_is_over_200_characters(fbc2_set)
     entry = board.to_json()["entries"][0]
     assert entry["rank"] == 1 and entry["directory"].endswith("…") and len(entry["directory"]) == 200
     page = render_leaderboard_html(board, leaderboard_gallery(board))
-    assert page.count("data:image/jpeg;base64,") == 2 + 2  # 2 ground truth + the team's 2, none shown as "none"
+    generation = page[page.index("<h3>ImageGeneration"):page.index("<h3>ImageCaptioning")]
+    assert generation.count("data:image/jpeg;base64,") == 2 + 2  # 2 ground truth + the team's 2, none "none"
     assert "team: none" not in page
 
 

@@ -31,14 +31,14 @@ class Tables(HTMLParser):
             self._cell = ["", attrs.get("class") or "", 0]
         elif tag == "img" and self._cell is not None:
             self._cell[2] += 1
-        elif tag == "h2":
+        elif tag in ("h2", "h3"):
             self._in_heading, self.heading = True, ""
 
     def handle_endtag(self, tag):
         if tag in ("td", "th") and self._cell is not None:
             self.tables[-1]["rows"][-1].append(tuple(self._cell))
             self._cell = None
-        elif tag == "h2":
+        elif tag in ("h2", "h3"):
             self._in_heading = False
 
     def handle_data(self, data):
@@ -70,12 +70,13 @@ def test_leaderboard_html_ranks_only_scored_teams_and_lists_failures_apart(board
     parser.feed(board_files["html"].read_text(encoding="utf-8"))
     ranked = next(t for t in parser.tables if t["heading"] == "Ranked submissions")
     header = [c[0] for c in ranked["rows"][0]]
-    assert header[:5] == ["rank", "team", "integral ± stderr", "partial", "thresholds"] and header[-2:] == ["CO2",
-                                                                                                       "sustainable"]
+    assert header[:7] == ["rank", "team", "integral ± stderr", "partial", "missing", "malformed", "thresholds"]
+    assert header[-2:] == ["CO2", "sustainable"]
     body = ranked["rows"][1:]
     assert [(r[0][0], r[1][0]) for r in body] == [("1", "good"), ("2", "half")]  # 'broken' is not ranked
     assert body[0][2][0] == "0.2667 ± 0.0000" and "best" in body[0][2][1]  # best integral highlighted
-    assert body[0][4][:2] == ("4/4 scoreable pass, 2 not computed", "pass")
+    assert body[0][4][0] == "0" and body[1][4][0] == "8"  # missing: half answers 4 of 12 samples
+    assert body[0][6][:2] == ("4/4 scoreable pass, 2 not computed", "pass")
     assert body[0][-2][0] == "0.001 g" and body[1][-2][0] == "- (no emission.csv)"  # grams; the reason when none
     failed = next(t for t in parser.tables if t["class"] == "failed")
     assert failed["heading"] == "Not ranked: 1 failed submission"
@@ -85,13 +86,24 @@ def test_leaderboard_html_ranks_only_scored_teams_and_lists_failures_apart(board
 def test_leaderboard_gallery_has_one_row_per_sample_with_every_team(board_files):
     parser = Tables()
     parser.feed(board_files["html"].read_text(encoding="utf-8"))
-    gallery = next(t for t in parser.tables if t["class"] == "gallery")
+    galleries = {t["heading"]: t for t in parser.tables if t["class"] == "gallery"}
+    assert list(galleries) == [f"{task}: all 2 samples" for task in
+                               ("TextQA", "MathQA", "ImageGeneration", "ImageCaptioning", "VisualQA", "TRitW")]
+    gallery = galleries["ImageGeneration: all 2 samples"]
     assert [c[0] for c in gallery["rows"][0]] == ["sample", "prompt", "ground truth", "good", "half"]
     rows = gallery["rows"][1:]
     assert [r[0][0] for r in rows] == ["4", "5"]  # the two ImageGeneration samples, once each
     assert rows[0][1][0] == "красный квадрат" and rows[1][1][0] == "синий квадрат"
     assert [c[2] for c in rows[0][2:]] == [1, 1, 1]  # truth, good, half: an image each
-    assert [c[2] for c in rows[1][2:]] == [1, 1, 0] and rows[1][4][0] == "half: none"
+    assert [c[2] for c in rows[1][2:]] == [1, 1, 0] and rows[1][4][0] == "half: nonemissing: no prediction"
+    text = galleries["TextQA: all 2 samples"]
+    assert [c[0] for c in text["rows"][0]] == ["sample", "prompt", "ground truth", "good", "half"]
+    first = text["rows"][1]
+    assert first[0][0] == "0" and first[1][0].startswith("Ответь на вопрос. Кто написал роман?")
+    assert first[2][0] == "a Толстой | a | Толстой" and first[3][0] == "a Толстойscore 1.000"
+    captioning = galleries["ImageCaptioning: all 2 samples"]  # a text task on an image: its input is shown
+    assert [c[0] for c in captioning["rows"][0]][:4] == ["sample", "prompt", "input", "ground truth"]
+    assert captioning["rows"][1][2][2] == 1
 
 
 def test_leaderboard_json_keeps_its_keys_and_adds_stderr_and_provenance(board_files, fbc2_set):
