@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import fields
 
 from evaluator.co2 import (
     draw_plots,
@@ -25,7 +26,7 @@ from evaluator.io.display import clean_text
 from evaluator.io.files import write_output
 from evaluator.io.reference import load_reference
 from evaluator.leaderboard.rank import rank_teams
-from evaluator.metrics.task_metrics import METRIC_OUTPUT
+from evaluator.metrics.task_metrics import METRIC_OUTPUT, TASK_METRICS
 from evaluator.options import ScoreOptions
 from evaluator.provenance import provenance
 from evaluator.report.board_csv import render_csv
@@ -35,7 +36,7 @@ from evaluator.report.html import render_leaderboard_html, render_score_html
 from evaluator.report.markdown import render_markdown
 from evaluator.report.text import render_board, render_score
 from evaluator.scoring.score import load_submission, score_predictions
-from evaluator.tasks import load_registry, with_hidden_metrics
+from evaluator.tasks import BASELINE_INTEGRAL, load_registry, with_hidden_metrics
 
 EXIT_OK, EXIT_STRICT, EXIT_INPUT = 0, 1, 2
 
@@ -66,10 +67,8 @@ def _registry(args):
     return with_hidden_metrics(registry, assignments) if assignments else registry
 
 
-def _options(args):
-    return ScoreOptions(clip_weights=args.clip_weights, inception_weights=args.inception_weights,
-                        ruwordnet=args.ruwordnet, device=args.device, extras=not args.no_extras,
-                        progress=not args.quiet, allow_id_mismatch=args.allow_id_mismatch)
+def score_options(args) -> ScoreOptions:
+    return ScoreOptions(**{option.name: getattr(args, option.name) for option in fields(ScoreOptions)})
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -81,16 +80,17 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                         help="input.json; needed for CLIP (captioning images, generation captions)")
     parser.add_argument("--tasks", metavar="FILE", help="task registry JSON (default: the packaged evaluator/tasks.json)")
     parser.add_argument("--hidden-metric", action="append", metavar="NAME=METRIC",
-                        help="set a hidden task's metric, e.g. Hidden1=vqa_meteor (repeatable)")
-    parser.add_argument("--clip-weights", metavar="DIR", help="local ruCLIP ruclip-vit-large-patch14-336 folder")
-    parser.add_argument("--inception-weights", metavar="FILE", help="local pt_inception-2015-12-05 weights for FID")
-    parser.add_argument("--ruwordnet", metavar="DB", help="RuWordNet SQLite database for METEOR's synonym stage")
-    parser.add_argument("--device", default="cpu", help="torch device for CLIP/FID (default: cpu)")
-    parser.add_argument("--no-extras", action="store_true", help="skip the non-official BLEU/ROUGE-L/CIDEr extras")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--allow-id-mismatch", action="store_true",
-                        help="score predictions even when most of their ids are not in the ground truth or lack their "
-                             "task's output type (they look like another set's); a warning is kept in the report")
+                        help=f"set a hidden task's metric, e.g. Hidden1=vqa_meteor (repeatable; metrics: "
+                             f"{', '.join(TASK_METRICS)})")
+    for option in fields(ScoreOptions):
+        meta = option.metadata
+        help_text = meta["help"].format(default=option.default)
+        if isinstance(option.default, bool):
+            action = "store_false" if meta["invert"] else "store_true"
+            parser.add_argument(meta["flag"], dest=option.name, action=action, help=help_text)
+        else:
+            parser.add_argument(meta["flag"], dest=option.name, default=option.default, metavar=meta["metavar"],
+                                help=help_text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                                        "name.txt) and rank by integral score, with the sustainability nomination.")
     _add_common(board)
     board.add_argument("directories", nargs="+", metavar="DIR", help="a team's output folder")
-    board.add_argument("--baseline", type=float, help="baseline integral score for the nomination (default 0.24)")
+    board.add_argument("--baseline", type=float,
+                       help=f"baseline integral score for the nomination (default: the registry's baseline_integral, "
+                            f"{BASELINE_INTEGRAL} in the packaged one; a full score: every task counted)")
     board.add_argument("--csv", metavar="OUT", help="write the leaderboard as CSV")
     board.add_argument("--markdown", metavar="OUT", help="write the leaderboard as Markdown")
     board.add_argument("--html", metavar="OUT",
@@ -170,7 +172,7 @@ def run_score(args) -> int:
     registry = _registry(args)
     reference, predictions = load_submission(args.ground_truth, args.predictions, args.task_ids, args.input, registry)
     predictions_dir = os.path.dirname(os.path.abspath(args.predictions))
-    report = score_predictions(reference, predictions, predictions_dir, _options(args))
+    report = score_predictions(reference, predictions, predictions_dir, score_options(args))
     if args.emissions:
         report.co2 = _co2_of(args.emissions)
     report.provenance = provenance({"ground_truth": args.ground_truth, "predictions": args.predictions,
@@ -196,7 +198,7 @@ def run_score(args) -> int:
 def run_leaderboard(args) -> int:
     registry = _registry(args)
     reference = load_reference(args.ground_truth, args.task_ids, args.input, registry)  # once for every team
-    board = rank_teams(reference, args.directories, options=_options(args), baseline=args.baseline)
+    board = rank_teams(reference, args.directories, options=score_options(args), baseline=args.baseline)
     board.provenance = provenance({"ground_truth": args.ground_truth, "task_ids": args.task_ids,
                                    "input": args.input, "tasks": args.tasks})
     board.provenance["teams"] = [{"team": e.team, "directory": e.directory} for e in board.entries]

@@ -7,7 +7,8 @@ import sys
 import pytest
 from evaluator_fixtures import row, text, write_emissions
 
-from evaluator.cli import main
+from evaluator.cli import build_parser, main, score_options
+from evaluator.options import ScoreOptions
 
 
 def score_args(fbc2_set, predictions_path, *extra):
@@ -187,3 +188,13 @@ def test_log_samples_writes_prediction_golds_and_score_per_sample(fbc2_set, tmp_
     assert by_id["4"]["prompt"] == "красный квадрат" and by_id["4"]["gold_image"].endswith("gt/images/4.png")
     html_text = page.read_text(encoding="utf-8")
     assert html_text.count("<h3>") == 6 and "TextQA: the first 1 of 2 samples" in html_text
+
+
+def test_score_options_come_from_the_dataclass_once():
+
+    base = ["score", "--ground-truth", "g", "--task-ids", "t", "--predictions", "p"]
+    assert score_options(build_parser().parse_args(base)) == ScoreOptions()  # the defaults are the dataclass's
+    args = build_parser().parse_args(base + ["--clip-weights", "c", "--inception-weights", "i", "--ruwordnet", "r",
+                                             "--device", "cuda:1", "--no-extras", "--quiet", "--allow-id-mismatch"])
+    assert score_options(args) == ScoreOptions(clip_weights="c", inception_weights="i", ruwordnet="r", device="cuda:1",
+                                          extras=False, progress=False, allow_id_mismatch=True)
