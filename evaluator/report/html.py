@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 
 from evaluator.leaderboard.types import Board
+from evaluator.metrics.task_metrics import TASK_METRICS
 from evaluator.report.board_cells import (
     NOT_COMPUTED,
     best_line,
@@ -124,9 +125,15 @@ def render_score_html(report: ScoreReport, gallery: list[GalleryTask] | None = N
 
 
 # ----- the leaderboard -------------------------------------------------------------------------
-def _best(values) -> float | None:
+def _best(values, higher_is_better: bool = True) -> float | None:
     values = [v for v in values if v is not None]
-    return max(values) if values else None
+    return (max(values) if higher_is_better else min(values)) if values else None
+
+
+def _higher_is_better(board: Board, task: str) -> bool:
+    """As the task's metric declares it (every FBC2 metric: higher is better)."""
+    metric = next((e.report.tasks[task].metric for e in board.ranked if task in e.report.tasks), None)
+    return TASK_METRICS[metric].higher_is_better() if metric in TASK_METRICS else True
 
 
 def render_leaderboard_html(board: Board, gallery: list[GalleryTask] | None = None) -> str:
@@ -136,7 +143,7 @@ def render_leaderboard_html(board: Board, gallery: list[GalleryTask] | None = No
             + "".join(f"<th>{e(t)}</th>" for t in tasks) + "<th>CO2</th><th>sustainable</th></tr>")
     ranked = board.ranked
     best_integral = _best(x.integral for x in ranked)
-    best_task = {t: _best(x.task_score(t) for x in ranked) for t in tasks}
+    best_task = {t: _best((x.task_score(t) for x in ranked), _higher_is_better(board, t)) for t in tasks}
     lowest_co2 = min((x.co2_kg for x in ranked if x.co2_kg is not None), default=None)
     rows = []
     for x in ranked:
