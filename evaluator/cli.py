@@ -10,39 +10,40 @@ import argparse
 import json
 import os
 import sys
-import tempfile
+from dataclasses import fields
 
-from evaluator.fbc2_files import InputError
+from evaluator.co2 import (
+    draw_plots,
+    epoch_mismatch,
+    power_model_note,
+    read_emissions,
+    read_loss_log,
+    summarise,
+    target_value_co2,
+)
+from evaluator.errors import EvaluatorError, InputError, OutputError
+from evaluator.io.display import clean_text
+from evaluator.io.files import write_output
+from evaluator.io.reference import load_reference
+from evaluator.leaderboard.rank import rank_teams
+from evaluator.metrics.task_metrics import METRIC_OUTPUT, TASK_METRICS
+from evaluator.options import ScoreOptions
+from evaluator.provenance import provenance
+from evaluator.report.board_csv import render_csv
+from evaluator.report.format import fmt, fmt_grams, table
+from evaluator.report.gallery import GALLERY_LIMIT, leaderboard_gallery, score_gallery
+from evaluator.report.html import render_leaderboard_html, render_score_html
+from evaluator.report.markdown import render_markdown
+from evaluator.report.text import render_board, render_score
+from evaluator.scoring.score import load_submission, score_predictions
+from evaluator.tasks import BASELINE_INTEGRAL, load_registry, with_hidden_metrics
 
 EXIT_OK, EXIT_STRICT, EXIT_INPUT = 0, 1, 2
 
 
 def warn(message: str) -> None:
     """Warnings go to stderr, one line each, control characters removed."""
-    from evaluator.safe_read import clean_text
-
     print(f"evaluator: warning: {clean_text(message)}", file=sys.stderr)
-
-
-def _write(path: str, text: str) -> None:
-    """Write `text` (UTF-8; anything unencodable escaped) through a temporary file, so a failed write
-    leaves no half-written output."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise InputError(f"cannot write {path}: it is a folder, not a file")
-    tmp = None
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".evaluator-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as error:
-        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _json(data) -> str:
@@ -50,8 +51,6 @@ def _json(data) -> str:
 
 
 def _registry(args):
-    from evaluator.tasks import load_registry, with_hidden_metrics
-
     registry = load_registry(args.tasks)
     if args.tasks:
         official = {t.name: t.metric for t in load_registry().tasks if t.kind == "open"}
@@ -68,12 +67,8 @@ def _registry(args):
     return with_hidden_metrics(registry, assignments) if assignments else registry
 
 
-def _options(args):
-    from evaluator.context import ScoreOptions
-
-    return ScoreOptions(clip_weights=args.clip_weights, inception_weights=args.inception_weights,
-                        ruwordnet=args.ruwordnet, device=args.device, extras=not args.no_extras,
-                        progress=not args.quiet, allow_id_mismatch=args.allow_id_mismatch)
+def score_options(args) -> ScoreOptions:
+    return ScoreOptions(**{option.name: getattr(args, option.name) for option in fields(ScoreOptions)})
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -85,16 +80,17 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                         help="input.json; needed for CLIP (captioning images, generation captions)")
     parser.add_argument("--tasks", metavar="FILE", help="task registry JSON (default: the packaged evaluator/tasks.json)")
     parser.add_argument("--hidden-metric", action="append", metavar="NAME=METRIC",
-                        help="set a hidden task's metric, e.g. Hidden1=vqa_meteor (repeatable)")
-    parser.add_argument("--clip-weights", metavar="DIR", help="local ruCLIP ruclip-vit-large-patch14-336 folder")
-    parser.add_argument("--inception-weights", metavar="FILE", help="local pt_inception-2015-12-05 weights for FID")
-    parser.add_argument("--ruwordnet", metavar="DB", help="RuWordNet SQLite database for METEOR's synonym stage")
-    parser.add_argument("--device", default="cpu", help="torch device for CLIP/FID (default: cpu)")
-    parser.add_argument("--no-extras", action="store_true", help="skip the non-official BLEU/ROUGE-L/CIDEr extras")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--allow-id-mismatch", action="store_true",
-                        help="score predictions even when most of their ids are not in the ground truth or lack their "
-                             "task's output type (they look like another set's); a warning is kept in the report")
+                        help=f"set a hidden task's metric, e.g. Hidden1=vqa_meteor (repeatable; metrics: "
+                             f"{', '.join(TASK_METRICS)})")
+    for option in fields(ScoreOptions):
+        meta = option.metadata
+        help_text = meta["help"].format(default=option.default)
+        if isinstance(option.default, bool):
+            action = "store_false" if meta["invert"] else "store_true"
+            parser.add_argument(meta["flag"], dest=option.name, action=action, help=help_text)
+        else:
+            parser.add_argument(meta["flag"], dest=option.name, default=option.default, metavar=meta["metavar"],
+                                help=help_text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,7 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="predictions.json; image paths relative to its folder and must stay inside it")
     score.add_argument("--emissions", metavar="CSV", help="eco2AI emission.csv: adds the TargetValue CO2 to the report")
     score.add_argument("--json", metavar="OUT", help="write the full report as JSON")
-    score.add_argument("--html", metavar="OUT", help="write a self-contained HTML report")
+    score.add_argument("--html", metavar="OUT", help="write a self-contained HTML report (every task's samples: "
+                                                     "prompt, ground truth, prediction and its score)")
+    score.add_argument("--log-samples", metavar="FILE",
+                       help="write one JSON line per sample: task, id, prediction, golds, prompt, scores, problem")
     score.add_argument("--strict", action="store_true",
                        help="exit with status 1 if any prediction is missing or malformed")
     score.set_defaults(handler=run_score)
@@ -129,12 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
                                        "name.txt) and rank by integral score, with the sustainability nomination.")
     _add_common(board)
     board.add_argument("directories", nargs="+", metavar="DIR", help="a team's output folder")
-    board.add_argument("--baseline", type=float, help="baseline integral score for the nomination (default 0.24)")
+    board.add_argument("--baseline", type=float,
+                       help=f"baseline integral score for the nomination (default: the registry's baseline_integral, "
+                            f"{BASELINE_INTEGRAL} in the packaged one; a full score: every task counted)")
     board.add_argument("--csv", metavar="OUT", help="write the leaderboard as CSV")
     board.add_argument("--markdown", metavar="OUT", help="write the leaderboard as Markdown")
     board.add_argument("--html", metavar="OUT",
                        help="write a self-contained HTML page (ranked table, failed submissions, a gallery)")
     board.add_argument("--json", metavar="OUT", help="write the leaderboard as JSON")
+    for command in (score, board):
+        command.add_argument("--gallery-limit", type=int, default=GALLERY_LIMIT, metavar="N",
+                             help=f"samples per task in the HTML gallery (default {GALLERY_LIMIT}; 0: all)")
     board.set_defaults(handler=run_leaderboard)
 
     co2 = sub.add_parser("co2", help="summarise an eco2AI emission.csv and draw its plots",
@@ -157,9 +161,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _co2_of(path: str) -> dict:
     """The score report's CO2 entry: the TargetValue value (checked), its text in grams, the summary."""
-    from evaluator.co2 import power_model_note, read_emissions, summarise, target_value_co2
-    from evaluator.report_text import fmt_grams
-
     summary = summarise(read_emissions(path))
     value, note = target_value_co2(path)
     text = fmt_grams(value) if value is not None else f"none ({note})"
@@ -168,31 +169,26 @@ def _co2_of(path: str) -> dict:
 
 
 def run_score(args) -> int:
-    from evaluator.provenance import provenance
-    from evaluator.report_text import render_score
-    from evaluator.scoring import load_submission, score_predictions
-
     registry = _registry(args)
     reference, predictions = load_submission(args.ground_truth, args.predictions, args.task_ids, args.input, registry)
     predictions_dir = os.path.dirname(os.path.abspath(args.predictions))
-    report = score_predictions(reference, predictions, predictions_dir, registry=registry, options=_options(args))
+    report = score_predictions(reference, predictions, predictions_dir, score_options(args))
     if args.emissions:
-        report["co2"] = _co2_of(args.emissions)
-    report["provenance"] = provenance({"ground_truth": args.ground_truth, "predictions": args.predictions,
-                                       "task_ids": args.task_ids, "input": args.input, "tasks": args.tasks,
-                                       "emissions": args.emissions})
+        report.co2 = _co2_of(args.emissions)
+    report.provenance = provenance({"ground_truth": args.ground_truth, "predictions": args.predictions,
+                                    "task_ids": args.task_ids, "input": args.input, "tasks": args.tasks,
+                                    "emissions": args.emissions})
     print(render_score(report))
-    for warning in report["warnings"]:
+    for warning in report.warnings:
         warn(warning)
     if args.json:
-        _write(args.json, _json(report))
+        write_output(args.json, _json(report.to_json()))
     if args.html:
-        from evaluator.report_html import add_team, build_gallery, render_score_html
-
-        gallery = build_gallery(reference, registry)
-        add_team(gallery, "prediction", predictions, predictions_dir)
-        _write(args.html, render_score_html(report, gallery))
-    problems = report["problems"]["missing"] + report["problems"]["malformed"]
+        write_output(args.html, render_score_html(report, score_gallery(report, limit=args.gallery_limit)))
+    if args.log_samples:
+        write_output(args.log_samples, "".join(json.dumps(record.to_json(), ensure_ascii=False, allow_nan=False) + "\n"
+                                               for record in report.samples))
+    problems = report.problems.missing + report.problems.malformed
     if args.strict and problems:
         print(f"evaluator: --strict: {problems} missing or malformed predictions", file=sys.stderr)
         return EXIT_STRICT
@@ -200,53 +196,33 @@ def run_score(args) -> int:
 
 
 def run_leaderboard(args) -> int:
-    from evaluator.leaderboard import rank_teams, render_csv, render_markdown, render_terminal
-    from evaluator.provenance import provenance
-    from evaluator.scoring import load_reference
-
     registry = _registry(args)
     reference = load_reference(args.ground_truth, args.task_ids, args.input, registry)  # once for every team
-    board = rank_teams(reference, args.directories, registry=registry, options=_options(args), baseline=args.baseline)
-    board["provenance"] = provenance({"ground_truth": args.ground_truth, "task_ids": args.task_ids,
-                                      "input": args.input, "tasks": args.tasks})
-    board["provenance"]["teams"] = [{"team": e["team"], "directory": e["directory"]} for e in board["entries"]]
-    print(render_terminal(board))
-    for entry in board["entries"]:
-        for note in entry["notes"]:
-            warn(f"{entry['team']}: {note}")
-        if entry["warnings"]:
-            warn(f"{entry['team']}: {entry['warnings']} scoring warnings (run `score` on this team for them)")
-    outputs = [(args.csv, render_csv), (args.markdown, render_markdown), (args.json, _json)]
+    board = rank_teams(reference, args.directories, options=score_options(args), baseline=args.baseline)
+    board.provenance = provenance({"ground_truth": args.ground_truth, "task_ids": args.task_ids,
+                                   "input": args.input, "tasks": args.tasks})
+    board.provenance["teams"] = [{"team": e.team, "directory": e.directory} for e in board.entries]
+    print(render_board(board))
+    for entry in board.entries:
+        for note in entry.notes:
+            warn(f"{entry.team}: {note}")
+        if entry.report and entry.report.warnings:
+            warn(f"{entry.team}: {len(entry.report.warnings)} scoring warnings (run `score` on this team for them)")
+    outputs = [(args.csv, render_csv), (args.markdown, render_markdown), (args.json, lambda b: _json(b.to_json())),
+               (args.html, lambda b: render_leaderboard_html(b, leaderboard_gallery(b, args.gallery_limit)))]
     failures = []
     for path, render in outputs:
         if path:
             try:
-                _write(path, render(board))
-            except InputError as error:
+                write_output(path, render(board))
+            except OutputError as error:
                 failures.append(str(error))
-    if args.html:
-        from evaluator.report_html import leaderboard_gallery, render_leaderboard_html
-
-        try:
-            _write(args.html, render_leaderboard_html(board, leaderboard_gallery(board, reference, registry)))
-        except InputError as error:
-            failures.append(str(error))
     if failures:
-        raise InputError("; ".join(failures))
+        raise OutputError("; ".join(failures))
     return EXIT_OK
 
 
 def run_co2(args) -> int:
-    from evaluator.co2 import (
-        draw_plots,
-        epoch_mismatch,
-        power_model_note,
-        read_emissions,
-        read_loss_log,
-        summarise,
-    )
-    from evaluator.report_text import fmt, fmt_grams
-
     summary = summarise(read_emissions(args.emissions))
     losses = read_loss_log(args.loss_log) if args.loss_log else None
     mismatch = epoch_mismatch(summary, losses)
@@ -277,15 +253,11 @@ def run_co2(args) -> int:
     lines += [f"plot: {path}" for path in written] + [f"plot skipped: {reason}" for reason in skipped]
     print("\n".join(lines))
     if args.json:
-        _write(args.json, _json({**summary, "plots": written, "plots_skipped": skipped, "epoch_mismatch": mismatch}))
+        write_output(args.json, _json({**summary, "plots": written, "plots_skipped": skipped, "epoch_mismatch": mismatch}))
     return EXIT_OK
 
 
 def run_tasks(args) -> int:
-    from evaluator.report_text import fmt, table
-    from evaluator.task_metrics import METRIC_OUTPUT
-    from evaluator.tasks import load_registry
-
     registry = load_registry(args.tasks)
     rows = [[t.id, t.name, t.kind, t.output or "-", t.metric or "(not set)", fmt(t.threshold, 2) if t.threshold else "-",
              fmt(t.baseline, 2) if t.baseline is not None else "-", f"1/{registry.open_divisor if t.kind == 'open' else registry.hidden_divisor}"]
@@ -293,7 +265,7 @@ def run_tasks(args) -> int:
     print(table(["id", "name", "kind", "output", "metric", "threshold", "baseline", "weight"], rows))
     print(f"\nmetrics: {', '.join(f'{m} ({o})' for m, o in METRIC_OUTPUT.items())}")
     if args.write:
-        _write(args.write, _json(registry.to_json()) + "\n")
+        write_output(args.write, _json(registry.to_json()) + "\n")
         print(f"written: {args.write}")
     return EXIT_OK
 
@@ -303,6 +275,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except InputError as error:
+    except EvaluatorError as error:
         print(f"evaluator: error: {error}", file=sys.stderr)
         return EXIT_INPUT

@@ -312,7 +312,9 @@ def run_round(seed: int, workdir: Path, teams: int = 4) -> dict:
     assert len(entries) == teams, f"{where}: {len(entries)} entries"
     ranks = [e["rank"] for e in entries]
     ranked = [r for r in ranks if r is not None]
-    assert ranked == list(range(1, len(ranked) + 1)) and ranks[:len(ranked)] == ranked, f"{where}: ranks {ranks}"
+    # competition ranking: 1, 2, 2, 4 (teams with the same integral share a rank); ranked teams first
+    expected = [next(i for i, r in enumerate(ranked, 1) if r == rank) for rank in ranked]
+    assert ranked == expected and ranks[:len(ranked)] == ranked, f"{where}: ranks {ranks}"
     for e in entries:
         assert {"team", "rank", "error", "co2_kg"} <= set(e), where
         assert (e["rank"] is None) == (e["error"] is not None), f"{where}: {e['team']!r} rank/error"

@@ -7,7 +7,8 @@ import sys
 import pytest
 from evaluator_fixtures import row, text, write_emissions
 
-from evaluator.cli import main
+from evaluator.cli import build_parser, main, score_options
+from evaluator.options import ScoreOptions
 
 
 def score_args(fbc2_set, predictions_path, *extra):
@@ -27,7 +28,9 @@ def test_score_json_schema_and_html(fbc2_set, tmp_path, capsys):
     assert isinstance(report["integral"], float) and report["partial"] is True
     assert report["thresholds"]["TextQA"] is True and report["thresholds"]["ImageGeneration"] is None
     page = out_html.read_text(encoding="utf-8")
-    assert page.count("data:image/jpeg;base64,") == 4  # 2 generated + 2 ground-truth thumbnails
+    # 2 generated + 2 ground-truth thumbnails, and the input images of the 3 text tasks on images (6)
+    assert page.count("data:image/jpeg;base64,") == 4 + 6
+    assert f"<title>FBC2 evaluation of {predictions} against {fbc2_set.gt_path}</title>" in page
     assert "NON-OFFICIAL" in page
     printed = capsys.readouterr().out
     assert "Integral score S = 0.2667 ± 0.0000 (PARTIAL)" in printed and "NOT COMPUTED" in printed
@@ -52,11 +55,11 @@ def test_strict_exit_code_on_problems(fbc2_set, capsys):
 
 
 @pytest.mark.parametrize("content, message", [
-    ("{broken", "predictions file is not valid JSON"),
+    ("{broken", "predictions.json: not valid JSON (line 1, column 2"),
     ("[1, 2]", "must hold a JSON object"),
     (b"\xff\xfe\x00", "not UTF-8"),
-    ('{"0": ' + "[" * 100_000 + "]" * 100_000 + "}", "predictions file is not usable JSON"),
-    ('{"0": ' + "9" * 5000 + "}", "predictions file is not usable JSON"),
+    ('{"0": ' + "[" * 100_000 + "]" * 100_000 + "}", "predictions.json: not usable JSON (nested too deeply)"),
+    ('{"0": ' + "9" * 5000 + "}", "predictions.json: not usable JSON (Exceeds the limit"),
     ('{"0": [{"type": "text", "content": "\\ud800"}], "9": ' + "[" * 500 + "]" * 500 + "}", "Integral score"),
 ])
 def test_unreadable_predictions_give_one_error_line(fbc2_set, content, message):
@@ -163,3 +166,35 @@ def test_unwritable_output_is_one_error_line(fbc2_set, tmp_path, capsys):
     blocker.write_text("x", encoding="utf-8")
     assert main(score_args(fbc2_set, path, "--json", str(blocker / "report.json"))) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_log_samples_writes_prediction_golds_and_score_per_sample(fbc2_set, tmp_path):
+    predictions = fbc2_set.perfect_predictions()
+    predictions["1"] = text("не знаю")
+    del predictions["2"]
+    path = fbc2_set.write_predictions(predictions)
+    log, page = tmp_path / "samples.jsonl", tmp_path / "report.html"
+    assert main(score_args(fbc2_set, path, "--log-samples", str(log), "--html", str(page), "--gallery-limit", "1")) == 0
+    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 12 and {line["task"] for line in lines} == {"TextQA", "MathQA", "ImageGeneration",
+                                                                      "ImageCaptioning", "VisualQA", "TRitW"}
+    by_id = {line["id"]: line for line in lines}
+    assert by_id["0"]["prediction"] == "a Толстой" and by_id["0"]["golds"] == ["a Толстой", "a", "Толстой"]
+    assert by_id["0"]["score"] == 1.0 and by_id["0"]["scores"] == {"textqa_f1": 1.0}
+    assert by_id["1"]["prediction"] == "не знаю" and by_id["1"]["score"] == 0.0
+    assert by_id["2"]["prediction"] is None and by_id["2"]["problem"] == "missing: no prediction"
+    assert by_id["2"]["score"] == 0.0
+    assert by_id["4"]["prediction"].endswith("images/4.png") and by_id["4"]["score"] is None  # no CLIP/FID
+    assert by_id["4"]["prompt"] == "красный квадрат" and by_id["4"]["gold_image"].endswith("gt/images/4.png")
+    html_text = page.read_text(encoding="utf-8")
+    assert html_text.count("<h3>") == 6 and "TextQA: the first 1 of 2 samples" in html_text
+
+
+def test_score_options_come_from_the_dataclass_once():
+
+    base = ["score", "--ground-truth", "g", "--task-ids", "t", "--predictions", "p"]
+    assert score_options(build_parser().parse_args(base)) == ScoreOptions()  # the defaults are the dataclass's
+    args = build_parser().parse_args(base + ["--clip-weights", "c", "--inception-weights", "i", "--ruwordnet", "r",
+                                             "--device", "cuda:1", "--no-extras", "--quiet", "--allow-id-mismatch"])
+    assert score_options(args) == ScoreOptions(clip_weights="c", inception_weights="i", ruwordnet="r", device="cuda:1",
+                                          extras=False, progress=False, allow_id_mismatch=True)

@@ -7,10 +7,11 @@ import pytest
 from evaluator_fixtures import row, text, write_emissions
 
 from evaluator.cli import main
+from evaluator.metrics.standard_error import bootstrap_stderr, combined_stderr
+from evaluator.metrics.task_metrics import TASK_METRICS, TaskResult
 from evaluator.pngplot import nice_ticks
-from evaluator.report_text import fmt_grams, fmt_score
-from evaluator.scoring import thresholds_summary
-from evaluator.stderr import bootstrap_stderr, combined_stderr, sample_values
+from evaluator.report.format import fmt_grams, fmt_score
+from evaluator.scoring.score import thresholds_summary
 
 
 class Tables(HTMLParser):
@@ -30,14 +31,14 @@ class Tables(HTMLParser):
             self._cell = ["", attrs.get("class") or "", 0]
         elif tag == "img" and self._cell is not None:
             self._cell[2] += 1
-        elif tag == "h2":
+        elif tag in ("h2", "h3"):
             self._in_heading, self.heading = True, ""
 
     def handle_endtag(self, tag):
         if tag in ("td", "th") and self._cell is not None:
             self.tables[-1]["rows"][-1].append(tuple(self._cell))
             self._cell = None
-        elif tag == "h2":
+        elif tag in ("h2", "h3"):
             self._in_heading = False
 
     def handle_data(self, data):
@@ -69,12 +70,13 @@ def test_leaderboard_html_ranks_only_scored_teams_and_lists_failures_apart(board
     parser.feed(board_files["html"].read_text(encoding="utf-8"))
     ranked = next(t for t in parser.tables if t["heading"] == "Ranked submissions")
     header = [c[0] for c in ranked["rows"][0]]
-    assert header[:5] == ["rank", "team", "integral ± stderr", "partial", "thresholds"] and header[-2:] == ["CO2",
-                                                                                                       "sustainable"]
+    assert header[:7] == ["rank", "team", "integral ± stderr", "partial", "missing", "malformed", "thresholds"]
+    assert header[-2:] == ["CO2", "sustainable"]
     body = ranked["rows"][1:]
     assert [(r[0][0], r[1][0]) for r in body] == [("1", "good"), ("2", "half")]  # 'broken' is not ranked
     assert body[0][2][0] == "0.2667 ± 0.0000" and "best" in body[0][2][1]  # best integral highlighted
-    assert body[0][4][:2] == ("4/4 scoreable pass, 2 not computed", "pass")
+    assert body[0][4][0] == "0" and body[1][4][0] == "8"  # missing: half answers 4 of 12 samples
+    assert body[0][6][:2] == ("4/4 scoreable pass, 2 not computed", "pass")
     assert body[0][-2][0] == "0.001 g" and body[1][-2][0] == "- (no emission.csv)"  # grams; the reason when none
     failed = next(t for t in parser.tables if t["class"] == "failed")
     assert failed["heading"] == "Not ranked: 1 failed submission"
@@ -84,13 +86,24 @@ def test_leaderboard_html_ranks_only_scored_teams_and_lists_failures_apart(board
 def test_leaderboard_gallery_has_one_row_per_sample_with_every_team(board_files):
     parser = Tables()
     parser.feed(board_files["html"].read_text(encoding="utf-8"))
-    gallery = next(t for t in parser.tables if t["class"] == "gallery")
+    galleries = {t["heading"]: t for t in parser.tables if t["class"] == "gallery"}
+    assert list(galleries) == [f"{task}: all 2 samples" for task in
+                               ("TextQA", "MathQA", "ImageGeneration", "ImageCaptioning", "VisualQA", "TRitW")]
+    gallery = galleries["ImageGeneration: all 2 samples"]
     assert [c[0] for c in gallery["rows"][0]] == ["sample", "prompt", "ground truth", "good", "half"]
     rows = gallery["rows"][1:]
     assert [r[0][0] for r in rows] == ["4", "5"]  # the two ImageGeneration samples, once each
     assert rows[0][1][0] == "красный квадрат" and rows[1][1][0] == "синий квадрат"
     assert [c[2] for c in rows[0][2:]] == [1, 1, 1]  # truth, good, half: an image each
-    assert [c[2] for c in rows[1][2:]] == [1, 1, 0] and rows[1][4][0] == "half: none"
+    assert [c[2] for c in rows[1][2:]] == [1, 1, 0] and rows[1][4][0] == "half: nonemissing: no prediction"
+    text = galleries["TextQA: all 2 samples"]
+    assert [c[0] for c in text["rows"][0]] == ["sample", "prompt", "ground truth", "good", "half"]
+    first = text["rows"][1]
+    assert first[0][0] == "0" and first[1][0].startswith("Ответь на вопрос. Кто написал роман?")
+    assert first[2][0] == "a Толстой | a | Толстой" and first[3][0] == "a Толстойscore 1.000"
+    captioning = galleries["ImageCaptioning: all 2 samples"]  # a text task on an image: its input is shown
+    assert [c[0] for c in captioning["rows"][0]][:4] == ["sample", "prompt", "input", "ground truth"]
+    assert captioning["rows"][1][2][2] == 1
 
 
 def test_leaderboard_json_keeps_its_keys_and_adds_stderr_and_provenance(board_files, fbc2_set):
@@ -143,11 +156,16 @@ def test_bootstrap_stderr_is_seeded_and_close_to_the_binomial_value():
     assert combined_stderr([(1 / 15, 0.15), (1 / 10, 0.2)]) == pytest.approx(((0.01) ** 2 + (0.02) ** 2) ** 0.5)
 
 
+def sample_values(metric: str, per_sample: dict):
+    return TASK_METRICS[metric].sample_values(TaskResult(None, per_sample=per_sample))
+
+
 def test_sample_values_follow_the_metric():
     assert sample_values("textqa_f1", {"textqa_f1": {"1": 0.5, "2": 1.0}}) == [0.5, 1.0]
     assert sample_values("captioning_meteor_clip", {"meteor": {"1": 0.2}, "clip": {"1": 0.4}}) == [pytest.approx(0.3)]
     assert sample_values("captioning_meteor_clip", {"meteor": {"1": 0.2}}) is None  # CLIP not computed
     assert sample_values("generation_clip_fid", {"clip": {"1": 0.3}}) is None  # FID is a set statistic
+    assert TASK_METRICS["generation_clip_fid"].no_stderr_reason == "FID is a statistic of the whole image set"
 
 
 def test_units_and_summaries():
