@@ -9,8 +9,12 @@ only) so that the run ends inside --time-budget. Needs no network.
 
 Examples:
   python3 run.py                                                   # the contract defaults
-  python3 run.py --input sample_input/input.json --output out --weights weights/tiny
+  python3 run.py --input sample_input --output out --weights weights/tiny
   torchrun --nproc_per_node 2 run.py --input ... --output out       # shard over 2 processes/GPUs
+
+Launcher variables without a launcher (WORLD_SIZE that is not a number, WORLD_SIZE > 1 without
+RANK, MASTER_ADDR or MASTER_PORT, a distributed set-up that fails or times out) are a warning and
+the run continues as one process: a run is never lost to its environment.
 """
 
 from __future__ import annotations
@@ -29,15 +33,54 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fbc2_io.console import make_console_safe
+from fbc2_io.text import printable
+
 ROOT = Path(__file__).resolve().parent
 DEFAULT_WEIGHTS = ROOT / "weights" / "demo"
 DEFAULT_BUDGET = 5 * 3600 - 20 * 60  # 5 h platform limit minus 20 min for loading and margin
 DEVICE_RE = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
 ANSWER_OPTIONS = ("weights", "options", "text_only_image", "max_answer_tokens", "answer_sampling", "seed")
+PLACEHOLDER = [{"type": "text", "content": ""}]
+DIST_TIMEOUT_SHARE, DIST_TIMEOUT_MIN, DIST_TIMEOUT_MAX = 0.1, 2.0, 600.0  # distributed set-up, inside the budget
 
 
 class Interrupted(BaseException):
     """SIGTERM: not an Exception, so that no per-sample isolation swallows it."""
+
+
+class StopRequests:
+    """SIGTERM for the whole run, installed before any slow import.
+
+    Until the placeholder predictions.json is on disk, and during the final write, a SIGTERM is
+    remembered (``held``); from :meth:`raise_from_now` on it raises :class:`Interrupted` at once
+    (a remembered one too); after the final write :meth:`release` restores the default action, so
+    a SIGTERM then (or one remembered during the write) ends the process: never ignored."""
+
+    def __init__(self):
+        self.pending: str | None = None
+        self.raising = False
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_signal)
+
+    def _on_signal(self, signum, frame):
+        if self.raising:
+            raise Interrupted("SIGTERM")
+        self.pending = "SIGTERM"
+
+    def raise_from_now(self) -> None:
+        self.raising = True
+        if self.pending:
+            raise Interrupted(self.pending)
+
+    def hold(self) -> None:
+        self.raising = False
+
+    def release(self) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if self.pending:
+            signal.raise_signal(signal.SIGTERM)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -61,7 +104,8 @@ class RunOutcome:
 def parse_args(argv=None) -> argparse.Namespace:
     p = OneLineParser(prog="run.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     io = p.add_argument_group("files")
-    io.add_argument("--input", type=Path, default=Path("../input/input.json"), help="FBC2 input.json (default: %(default)s)")
+    io.add_argument("--input", type=Path, default=Path("../input/input.json"),
+                    help="FBC2 input.json, or a folder holding one (default: %(default)s)")
     io.add_argument("--output", type=Path, default=Path("output"), help="output folder (default: %(default)s)")
     io.add_argument("--weights", type=Path, default=None,
                     help=f"weights directory (README, 'Weights directory'); default: {DEFAULT_WEIGHTS.relative_to(ROOT)}")
@@ -107,6 +151,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--time-budget and --save-every must be positive; --batch-size and --max-answer-tokens not negative")
     if not DEVICE_RE.fullmatch(args.device):
         p.error(f"--device {args.device}: expected auto, cpu, cuda, cuda:N or mps")
+    if args.input.is_dir() and (args.input / "input.json").is_file():
+        args.input = args.input / "input.json"
     return args
 
 
@@ -130,7 +176,7 @@ def refuse_overwrite(output: Path, protected: dict[str, Path]) -> None:
 
 def fingerprint(input_path: Path, args: argparse.Namespace, weights_dir: Path) -> dict[str, str]:
     """Hashes of input.json and of the options that change answers, for --resume to compare."""
-    from solution.safe_files import read_bytes
+    from fbc2_io.files import read_bytes
 
     options = {name: str(getattr(args, name, "")) for name in ANSWER_OPTIONS}
     options["weights"] = str(weights_dir.resolve())
@@ -168,19 +214,51 @@ def choose_batch_size(model, device, dtype) -> int:
     return batch
 
 
-def distributed():
-    """(rank, world) under torchrun / the deepspeed launcher, (0, 1) otherwise."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    return rank, world
+def launcher_ranks() -> tuple[int, int]:
+    """(rank, world) under torchrun / the deepspeed launcher, (0, 1) otherwise; launcher variables
+    that cannot describe a launch (see the module docstring) are a warning and (0, 1)."""
+    world_text = os.environ.get("WORLD_SIZE")
+    if world_text is None:
+        return 0, 1
+    try:
+        world = int(world_text)
+    except ValueError:
+        world = 0
+    if world < 1:
+        warn(f"WORLD_SIZE={printable(world_text, 40)} is not a positive whole number: running as one process")
+        return 0, 1
+    if world == 1:
+        return 0, 1
+    rank_text = os.environ.get("RANK")
+    try:
+        rank = int(rank_text) if rank_text is not None else -1
+    except ValueError:
+        rank = -1
+    missing = [name for name in ("MASTER_ADDR", "MASTER_PORT") if not os.environ.get(name)]
+    if rank_text is None:
+        problem = "no RANK"
+    elif not 0 <= rank < world:
+        problem = f"RANK={printable(rank_text, 40)}, not one of 0..{world - 1}"
+    elif missing:
+        problem = "no " + " or ".join(missing)
+    else:
+        return rank, world
+    warn(f"WORLD_SIZE={world} with {problem} (no launcher): running as one process")
+    return 0, 1
+
+
+def distributed_timeout(seconds_left: float) -> float:
+    """Seconds the distributed set-up may wait for its peers: a share of the budget left."""
+    return min(DIST_TIMEOUT_MAX, max(DIST_TIMEOUT_MIN, DIST_TIMEOUT_SHARE * seconds_left))
 
 
 def merge_rank_outputs(output: Path, ids: list[str], world: int) -> None:
     """Rank 0: one predictions.json and one images/ folder from every rank's folder. A rank whose
     file or images cannot be read leaves placeholders (or no image) for its samples, with a warning."""
+    from fbc2_io.errors import UnusableFile
+    from fbc2_io.files import atomic_write_bytes, atomic_write_json, read_bytes
     from solution.fbc2_input import InputFileError, read_json_file
     from solution.predictions import PREDICTIONS
-    from solution.safe_files import FileProblem, atomic_write_bytes, atomic_write_json, read_bytes
 
     merged = {}
     for rank in range(world):
@@ -197,20 +275,21 @@ def merge_rank_outputs(output: Path, ids: list[str], world: int) -> None:
                     try:
                         data = read_bytes(folder / item["content"], root=folder)
                         atomic_write_bytes(output / item["content"], data, root=output)
-                    except FileProblem as e:
+                    except UnusableFile as e:
                         warn(f"rank {rank}: image {item['content']!r} not merged ({e})")
                         continue
                 kept.append(item)
             merged[sample_id] = kept
-    placeholder = [{"type": "text", "content": ""}]
-    atomic_write_json(output / PREDICTIONS, {i: merged.get(i, placeholder) for i in ids}, root=output)
+    atomic_write_json(output / PREDICTIONS, {i: merged.get(i, PLACEHOLDER) for i in ids}, root=output)
 
 
 def print_summary(stats, store, n_samples: int, elapsed: float, interrupted: str | None, output: Path) -> None:
     answered = len(store.done["answer"])
+    images = output.resolve() / "images"
+    where = f" (images in {images})" if images.is_dir() else ""
     lines = [f"samples: {n_samples}; answered: {answered}; placeholders: {n_samples - answered}; "
              f"images generated: {len(store.done['image'])}",
-             f"output: {output.resolve() / 'predictions.json'} (images in {output.resolve() / 'images'})"]
+             f"output: {output.resolve() / 'predictions.json'}{where}"]
     phases = ", ".join(f"{k} {v:.1f}s/{stats.samples.get(k, 0)}" for k, v in stats.seconds.items())
     lines.append(f"time: {elapsed:.1f}s in all; by phase (seconds/samples): {phases or 'none'}")
     if stats.levels:
@@ -228,11 +307,14 @@ def main(argv=None) -> int:
 
 def execute(argv=None) -> RunOutcome:
     """The whole run; ``main`` returns its exit code, benchmarks read its statistics."""
-    args = parse_args(argv)
     started = time.monotonic()
+    stops = StopRequests()
+    stops.install()  # before any slow import: a SIGTERM in the first seconds still leaves a complete file
+    make_console_safe()
+    args = parse_args(argv)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # library warnings (eco2AI's pandas, torch, ...) are not the run's
-        return _execute(args, started)
+        return _execute(args, started, stops)
 
 
 @dataclass
@@ -245,7 +327,7 @@ class Run:
     weights_dir: Path
     ids: list  # every input id, in input order
     samples: list  # this process's samples
-    device: object
+    device: object = None
     rank: int = 0
     world: int = 1
     failures: list = field(default_factory=list)
@@ -260,16 +342,30 @@ class Run:
         warn(f"{what}; predictions.json keeps every answer made before it{detail}")
 
 
-def _execute(args: argparse.Namespace, started: float) -> RunOutcome:
+def _execute(args: argparse.Namespace, started: float, stops: StopRequests) -> RunOutcome:
     parsed, weights_dir = check_arguments(args)
-    rank, world, device = start_processes(args)
-    run = Run(args, started, weights_dir, [s.id for s in parsed.samples], parsed.samples[rank::world], device,
-              rank, world)
-    store = open_output(run)
+    run = Run(args, started, weights_dir, [s.id for s in parsed.samples], parsed.samples)
+    rank, world = launcher_ranks()
+    if rank == 0:
+        prepare_output(args, run.ids)  # placeholders on disk before any device or distributed set-up
+    try:
+        stops.raise_from_now()
+        run.device = pick_device(args.device)
+        run.rank, run.world = join_processes(run, rank, world)
+        run.samples = parsed.samples[run.rank::run.world]
+        store = open_output(run)
+    except Interrupted as e:
+        warn(f"interrupted ({e}) before the model started: predictions.json holds placeholders")
+        return RunOutcome(0, None, len(run.samples), str(e))
     # From here on a complete predictions.json is on disk: a failure is a warning (exit 0) unless
     # --fail-on-error, and every answer made so far is kept.
-    tracker = start_emissions(run)
-    stats, interrupted = answer_samples(run, store)
+    tracker, stats, interrupted = None, None, None
+    try:
+        tracker = start_emissions(run)
+        stats, interrupted = answer_samples(run, store, stops)
+    except Interrupted as e:  # while eco2AI started: the file on disk is complete already
+        interrupted = str(e)
+    stops.release()
     finish_output(run, store, tracker)
     if stats is not None:
         print_summary(stats, store, len(run.samples), time.monotonic() - started, interrupted, args.output)
@@ -285,6 +381,7 @@ def check_arguments(args: argparse.Namespace):
         parsed = read_input(args.input, load_images=False)
     except InputFileError as e:
         fail(str(e))
+    report_missing_images(parsed.samples)
     weights_dir = args.weights or DEFAULT_WEIGHTS
     if args.weights is None and not DEFAULT_WEIGHTS.is_dir():
         fail(f"the default weights directory {DEFAULT_WEIGHTS} is missing: pass --weights DIR (README, "
@@ -300,41 +397,84 @@ def check_arguments(args: argparse.Namespace):
     return parsed, weights_dir
 
 
-def start_processes(args: argparse.Namespace):
-    """(rank, world, device): one process, or one of several under torchrun (a GPU each where there are GPUs)."""
+def report_missing_images(samples: list) -> None:
+    """One line, before the model loads, for image files that are missing or refused (those samples
+    are answered as text-only)."""
+    problems = [w for s in samples for w in s.warnings if w.startswith(("missing image", "refused image path"))]
+    if problems:
+        warn(f"{len(problems)} of the input's image files are missing or refused (the first: "
+             f"{printable(problems[0], 160)}); those samples are answered without their image")
+
+
+def prepare_output(args: argparse.Namespace, ids: list[str]) -> None:
+    """Rank 0, before anything slow: refuse an output folder holding another run (without --resume or
+    --overwrite), clear it with --overwrite, and write a predictions.json of placeholders unless a
+    resumed run's file is there."""
+    from fbc2_io.errors import UnusableFile
+    from fbc2_io.files import atomic_write_json
+    from solution.predictions import PREDICTIONS, STATE
+
+    output = args.output
+    earlier = [name for name in (STATE, "ranks") if (output / name).exists()]
+    if earlier and not (args.resume or args.overwrite):
+        fail(f"{output} already holds a run: pass --resume to continue it or --overwrite to start over")
+    if args.overwrite and output.exists():
+        for name in (PREDICTIONS, STATE, "images", "ranks", "emission.csv"):
+            target = output / name
+            shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink(missing_ok=True)
+    if args.resume and (output / PREDICTIONS).is_file():
+        return
+    try:
+        atomic_write_json(output / PREDICTIONS, {i: PLACEHOLDER for i in ids}, root=output)
+    except UnusableFile as e:
+        fail(f"cannot write the output: {e}")
+
+
+def join_processes(run: Run, rank: int, world: int) -> tuple[int, int]:
+    """(rank, world) once this process has joined its peers under torchrun (a GPU each where there
+    are GPUs), within a timeout inside the budget; (0, 1) with a warning when that fails."""
+    if world == 1:
+        return 0, 1
+    import datetime
+
     import torch
 
-    rank, world = distributed()
-    device = pick_device(args.device)
-    if world > 1:
+    timeout = distributed_timeout(run.args.time_budget - (time.monotonic() - run.started))
+    device = run.device
+    try:
         if device.type == "cuda":
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(device)
-        torch.distributed.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return rank, world, device
+        torch.distributed.init_process_group(backend="nccl" if device.type == "cuda" else "gloo",
+                                             timeout=datetime.timedelta(seconds=timeout))
+    except Exception as e:
+        reason = printable(str(e).splitlines()[0] if str(e) else type(e).__name__, 160)
+        warn(f"distributed set-up as rank {rank} of {world} failed within {timeout:.0f} s ({reason}): "
+             "running as one process")
+        if rank != 0:
+            prepare_output(run.args, run.ids)
+        return 0, 1
+    run.device = device
+    return rank, world
 
 
 def open_output(run: Run):
-    """The prediction store, after --overwrite or --resume, with a complete predictions.json on disk
-    (and, with several processes, the merged one)."""
+    """The prediction store, after --resume, with a complete predictions.json on disk (and, with
+    several processes, the merged one)."""
     import torch
 
+    from fbc2_io.errors import UnusableFile
     from solution.predictions import STATE, PredictionStore, ResumeMismatch
-    from solution.safe_files import FileProblem
 
     args = run.args
-    if (run.out_dir / STATE).exists() and not (args.resume or args.overwrite):
-        fail(f"{run.out_dir} already holds a run: pass --resume to continue it or --overwrite to start over")
-    if args.overwrite and args.output.exists() and run.rank == 0:
-        for name in ("predictions.json", STATE, "images", "ranks"):
-            target = args.output / name
-            shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink(missing_ok=True)
     if run.world > 1:
+        if (run.out_dir / STATE).exists() and not (args.resume or args.overwrite):
+            fail(f"{run.out_dir} already holds a run: pass --resume to continue it or --overwrite to start over")
         torch.distributed.barrier()
     try:
         marks = fingerprint(args.input, args, run.weights_dir)
-    except FileProblem as e:
-        fail(f"{args.input}: {e}")
+    except UnusableFile as e:
+        fail(str(e))
     store = PredictionStore(run.out_dir, [s.id for s in run.samples], save_every=args.save_every, fingerprint=marks)
     try:
         resumed = store.load_previous() if args.resume else 0
@@ -346,7 +486,7 @@ def open_output(run: Run):
             torch.distributed.barrier()
             if run.rank == 0:
                 merge_rank_outputs(args.output, run.ids, run.world)
-    except FileProblem as e:
+    except UnusableFile as e:
         fail(f"cannot write the output: {e}")
     if resumed:
         print(f"resuming: {resumed} samples already have work in {run.out_dir}", file=sys.stderr)
@@ -379,9 +519,10 @@ def run_settings(args: argparse.Namespace):
         seed=args.seed, progress=not args.no_progress)
 
 
-def answer_samples(run: Run, store):
+def answer_samples(run: Run, store, stops: StopRequests):
     """Load the weights and run the pipeline within the time budget; (RunStats or None, why it was
-    interrupted or None). SIGTERM stops it with every answer kept; the final write always happens."""
+    interrupted or None). SIGTERM stops it with every answer kept; the final write always happens
+    (a SIGTERM during it is held until it is done)."""
     import torch
 
     from solution.budget import Budget
@@ -389,10 +530,6 @@ def answer_samples(run: Run, store):
     from solution.rudolph import DTYPES
     from solution.weights import WeightsError, load_weights
 
-    def on_sigterm(signum, frame):
-        raise Interrupted("SIGTERM")
-
-    signal.signal(signal.SIGTERM, on_sigterm)
     args = run.args
     budget = Budget(seconds=args.time_budget - (time.monotonic() - run.started))
     dtype = DTYPES.get(args.dtype) or (torch.float16 if run.device.type == "cuda" else torch.float32)
@@ -411,7 +548,7 @@ def answer_samples(run: Run, store):
     except Exception:
         run.failed("the model failed", trace=True)
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the final write must not be cut short
+        stops.hold()  # the final write must not be cut short
         try:
             store.save()
         except Exception as e:

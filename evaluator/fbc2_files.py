@@ -140,19 +140,20 @@ def gold_answers(value) -> list[str] | None:
 
 
 def resolve_inside(folder: str, relative: str) -> tuple[str | None, str | None, str]:
-    """Resolve an image path against `folder` (solution.safe_files); refuse unusable strings (NUL,
+    """Resolve an image path against `folder` (fbc2_io.files); refuse unusable strings (NUL,
     lone surrogates, too long), absolute paths and paths leaving the folder (through '..' or a link)."""
     from evaluator.safe_read import shown
-    from solution.safe_files import FileProblem, path_problem
-    from solution.safe_files import resolve_inside as resolve
+    from fbc2_io.errors import UnusableFile
+    from fbc2_io.files import path_problem
+    from fbc2_io.files import resolve_inside as resolve
 
     problem = path_problem(relative)
     if problem is not None:
         return None, BAD_CONTENT, f"image content {shown(relative)}: {problem}"
     try:
         path = str(resolve(folder, relative))
-    except FileProblem as error:
-        return None, IMAGE_OUTSIDE, f"{shown(relative)}: {error} ({shown(folder)})"
+    except UnusableFile as error:
+        return None, IMAGE_OUTSIDE, f"{shown(relative)}: {error.reason} ({shown(folder)})"
     if not os.path.isfile(path):
         return None, IMAGE_MISSING, f"{shown(relative)} not found in {shown(folder)}"
     return path, None, ""

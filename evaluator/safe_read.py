@@ -1,7 +1,7 @@
 """Reading files whose paths come from data (team folders, image paths in predictions.json).
 
-A thin layer over the project's one safe-file layer, `solution.safe_files`, that turns its
-`FileProblem`s into the evaluator's one-line `InputError`s. Every read here: refuses path strings that cannot name a file (a NUL, a lone surrogate, empty),
+A thin layer over the project's one safe-file layer, `fbc2_io.files`, that turns its
+`UnusableFile`s into the evaluator's one-line `InputError`s. Every read here: refuses path strings that cannot name a file (a NUL, a lone surrogate, empty),
 refuses a path that resolves outside its root folder (`..`, an absolute path, a symbolic link
 leading out), opens only regular files and without blocking (a FIFO or a device is refused, never
 waited on), and reads at most `limit` bytes. Failures raise `InputError` with one sentence.
@@ -16,7 +16,8 @@ import os
 import unicodedata
 
 from evaluator.fbc2_files import InputError
-from solution import safe_files
+from fbc2_io import files as safe_files
+from fbc2_io.errors import NOT_FOUND, NOT_REGULAR, UnusableFile
 
 MiB = 1024 * 1024
 MAX_JSON_BYTES = 256 * MiB  # predictions.json, ground truth, input, sample ids
@@ -31,14 +32,12 @@ def path_text_problem(text) -> str | None:
     return safe_files.path_problem(text)
 
 
-def _failure(what: str, path, problem: safe_files.FileProblem) -> InputError:
-    reason = str(problem)
-    if reason == "missing":
+def _failure(what: str, path, problem: UnusableFile) -> InputError:
+    reason = problem.reason
+    if reason == NOT_FOUND:
         return InputError(f"{what} not found: {shown(path)}")
-    if reason == "not a regular file" and isinstance(path, str) and not path_text_problem(path) and os.path.isdir(path):
+    if reason == NOT_REGULAR and isinstance(path, str) and not path_text_problem(path) and os.path.isdir(path):
         return InputError(f"{what} {shown(path)} is a folder, not a file")
-    if reason == "not a regular file":
-        reason = "not a regular file (a folder, FIFO, socket or device)"
     return InputError(f"{what} {shown(path)}: {reason}")
 
 
@@ -47,7 +46,7 @@ def read_regular(path: str, limit: int, what: str, root: str | None = None) -> b
     InputError otherwise. Never blocks: a FIFO or device is refused, not opened for reading."""
     try:
         return safe_files.read_bytes(path, root=root, max_bytes=limit)
-    except safe_files.FileProblem as problem:
+    except UnusableFile as problem:
         raise _failure(what, path, problem) from None
 
 
@@ -55,7 +54,7 @@ def read_inside(root: str, relative: str, limit: int, what: str) -> bytes:
     """`read_regular` of a path relative to `root` that must stay inside it (links included)."""
     try:
         path = safe_files.resolve_inside(root, relative)
-    except safe_files.FileProblem as problem:
+    except UnusableFile as problem:
         raise _failure(what, os.path.join(root, relative) if isinstance(relative, str) else relative, problem) from None
     return read_regular(str(path), limit, what, root=root)
 

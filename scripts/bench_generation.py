@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fbc2_io.console import make_console_safe  # noqa: E402
 from solution.rudolph import (  # noqa: E402
     DTYPES,
     GREEDY,
@@ -109,6 +110,7 @@ def measure(model, mode, engine, inputs, image_steps, right_steps, device):
 
 
 def main(argv=None) -> None:
+    make_console_safe()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default="350M", help="registry name (default 350M)")
     p.add_argument("--layers", type=int, default=6, help="override the number of layers (0 = as published; default 6)")

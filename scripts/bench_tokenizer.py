@@ -24,6 +24,7 @@ from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fbc2_io.console import make_console_safe  # noqa: E402
 
 CONSONANTS = "бвгджзклмнпрстфхцчшщ"
 VOWELS = "аеиоуыэюяё"
@@ -182,6 +183,7 @@ def bench_decode(ids: list[list[int]], ours, library, repeat: int) -> None:
 
 
 def main(argv=None) -> int:
+    make_console_safe()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bpe", type=Path, help="a youtokentome model file (default: train a 16,384-token one)")
     p.add_argument("--vocab-size", type=int, default=16_384, help="vocabulary of the trained model")

@@ -2,14 +2,20 @@
 """Check a submission ZIP the way the FBC2 platform runs it, without Docker.
 
 Unpacks the ZIP into T/solution/, copies an input set to T/input/, runs the entrypoint of the
-archive's metadata.json inside T/solution/ with the network cut (`unshare -n`), a timeout and the
-caller's python (its folder comes first on PATH, so `python3` is this venv's), then validates
-T/solution/output/ against the contract: predictions.json is a well-formed JSON object holding
-every input id; each value is a non-empty list of {"type": "text"|"image", "content": str}; every
-image is a file inside output/ (no absolute or `..` paths) that Pillow can read. It also checks that
-every import of the archive's own packages resolves inside the archive, since an installed copy of
-the package could otherwise hide a missing file. Prints PASS or FAIL with the reasons; exit 0 or 1
-(2 when the checker itself cannot work: an unusable --input folder, a full disk).
+archive's metadata.json inside T/solution/ with the network cut (`unshare -n`) and a timeout, then
+validates T/solution/output/ against the contract: predictions.json is a well-formed JSON object
+holding every input id; each value is a non-empty list of {"type": "text"|"image", "content": str};
+every image is a file inside output/ (no absolute or `..` paths) that the project's image loader
+(fbc2_io.images) decodes; emission.csv, with a CO2_emissions(kg) row, unless the entrypoint turns
+eco2AI off (--no-eco2ai).
+
+As the platform: the entrypoint's `python3` is a throw-away virtual environment that sees the
+packages of the caller's environment (standing in for the image's) and the archive, never this
+checkout (its editable install, PYTHONPATH and the user site are left out); an archive that ships
+output/ is refused (the run must write it). It also checks that every import of the archive's own
+packages resolves inside the archive, and notes the commands the run needs that an image may lack
+(`top` for eco2AI). Prints PASS or FAIL with the reasons; exit 0 or 1 (2 when the checker itself
+cannot work: an unusable --input folder, a full disk).
 
 SECURITY: the entrypoint is the archive's own code and runs WITH YOUR USER'S RIGHTS (no container,
 only the network is cut): it can read and write everything you can. Check archives you did not
@@ -24,27 +30,31 @@ from __future__ import annotations
 
 import argparse
 import ast
+import csv
 import io
 import json
 import os
 import shlex
 import shutil
 import signal
+import site
 import stat
 import subprocess
 import sys
 import tempfile
 import time
 import zipfile
+from collections import Counter
 from pathlib import Path, PurePosixPath
-
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_submission  # noqa: E402  (the size limit lives there)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from solution import safe_files  # noqa: E402  (regular files only, inside their folder, never blocking)
+from fbc2_io import files as safe_files  # noqa: E402  (regular files only, inside their folder, never blocking)
+from fbc2_io.console import make_console_safe  # noqa: E402
+from fbc2_io.errors import NOT_FOUND, UnusableFile  # noqa: E402
+from fbc2_io.images import open_image  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PLATFORM_TIMEOUT = 5 * 3600
@@ -52,6 +62,12 @@ MAX_LISTED = 10  # problems of one kind printed before "... and N more"
 MAX_PREDICTIONS_BYTES = 1 << 30  # predictions.json and input.json are read whole; more is not a submission
 MAX_IMAGE_BYTES = 64 << 20
 SUPPORTED_COMPRESSION = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+MAX_EMISSION_BYTES = 16 << 20
+CO2_COLUMN = "CO2_emissions(kg)"
+ECO2AI_OFF = "--no-eco2ai"
+# Commands a run calls that a minimal image may lack, by what calls them (eco2AI: `top -b -n1 -p PID`).
+NEEDED_COMMANDS = {"eco2AI": ("top",)}
+CLEARED_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONSAFEPATH", "VIRTUAL_ENV")
 
 
 class CheckerError(Exception):
@@ -122,6 +138,15 @@ def _is_symlink_entry(info: zipfile.ZipInfo) -> bool:
     return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
 
 
+def duplicate_names(names: list[str]) -> list[str]:
+    """The names stored more than once, sorted; linear in the number of entries."""
+    return sorted(name for name, count in Counter(names).items() if count > 1)
+
+
+def ships_output(name: str) -> bool:
+    return PurePosixPath(name).parts[:1] == ("output",)
+
+
 def read_archive(zip_path: Path, problems: Problems) -> dict | None:
     """metadata.json of a ZIP that is safe to unpack and within the limits, or None."""
     reason = zip_problem(zip_path)
@@ -142,8 +167,10 @@ def read_archive(zip_path: Path, problems: Problems) -> dict | None:
                     problems.add("symbolic link in the archive (unpacked as a link on the platform)", info.filename)
                 if info.compress_type not in SUPPORTED_COMPRESSION:
                     problems.add("entry with an unsupported compression method", f"{info.filename} ({info.compress_type})")
-            duplicates = sorted({n for n in names if names.count(n) > 1})
-            for name in duplicates:
+                if ships_output(info.filename):
+                    problems.add("output/ shipped in the archive (the run must write it; the platform would read "
+                                 "these files if it wrote nothing)", info.filename)
+            for name in duplicate_names(names):
                 problems.add("name stored twice in the archive", name)
             unpacked = sum(i.file_size for i in infos)
             if unpacked > limit:
@@ -234,11 +261,46 @@ def network_cut() -> list[str]:
     return []
 
 
-def run_entrypoint(command: list[str], cwd: Path, timeout: float) -> tuple[int | None, float]:
-    """(exit code, seconds); None as the code when the timeout killed it."""
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env.pop("PYTHONPATH", None)  # the archive must stand on its own
+def _pth_lines_kept(pth: Path) -> list[str]:
+    """The lines of a .pth file of the caller's environment that do not bring this checkout in."""
+    kept = []
+    for line in pth.read_text(encoding="utf-8", errors="replace").splitlines():
+        folder = Path(line.strip())
+        if not line.startswith(("import ", "import\t")) and line.strip() and (
+                (folder / "solution" / "__init__.py").is_file() or folder.resolve() == ROOT):
+            continue  # an old-style editable install of this project
+        kept.append(line)
+    return kept
+
+
+def platform_python(folder: Path) -> Path:
+    """A virtual environment in ``folder`` whose python sees the caller's installed packages (the
+    image's stand-in) but not this checkout: the site-packages folders are added by a .pth file,
+    and the caller's .pth files are copied except editable installs (which would supply the
+    project's packages from this checkout). Returns its bin/ folder."""
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, capture_output=True)
+        target = Path(subprocess.run([str(folder / "bin" / "python3"), "-c", "import sysconfig; "
+                                      "print(sysconfig.get_paths()['purelib'])"], check=True, capture_output=True,
+                                     text=True).stdout.strip())
+    except subprocess.CalledProcessError as e:
+        detail = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit {e.returncode}"]
+        raise CheckerError(f"cannot create the platform's python in {folder}: {detail[0]}") from None
+    packages = [Path(p) for p in site.getsitepackages() if Path(p).is_dir()]
+    (target / "00-fbc2-image-packages.pth").write_text("".join(f"{p}\n" for p in packages), encoding="utf-8")
+    for folder_of_packages in packages:
+        for pth in sorted(folder_of_packages.glob("*.pth")):
+            if not pth.name.startswith("__editable__"):
+                (target / pth.name).write_text("\n".join(_pth_lines_kept(pth)) + "\n", encoding="utf-8")
+    return folder / "bin"
+
+
+def run_entrypoint(command: list[str], cwd: Path, timeout: float, bin_dir: Path) -> tuple[int | None, float]:
+    """(exit code, seconds); None as the code when the timeout killed it. ``bin_dir`` (the platform
+    python's) comes first on PATH; nothing of this checkout is importable."""
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED_ENV}
+    env["PATH"] = str(bin_dir) + os.pathsep + env.get("PATH", "")
+    env["PYTHONNOUSERSITE"] = "1"
     t0 = time.monotonic()
     proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, start_new_session=True)  # may raise OSError
     try:
@@ -262,20 +324,20 @@ def check_image(output: Path, content: str, where: str, problems: Problems) -> b
         return False
     try:
         file = safe_files.resolve_inside(output, content)
-    except safe_files.FileProblem:
+    except UnusableFile:
         problems.add("image path that leaves output/ through a link", f"{where}: {content!r}")
         return False
     try:
         data = safe_files.read_bytes(file, root=output, max_bytes=MAX_IMAGE_BYTES)
-    except safe_files.FileProblem as e:
-        problems.add("image file missing" if str(e) == "missing" else "image file unusable",
-                     f"{where}: {content}" + ("" if str(e) == "missing" else f" ({e})"))
+    except UnusableFile as e:
+        missing = e.reason == NOT_FOUND
+        problems.add("image file missing" if missing else "image file unusable",
+                     f"{where}: {content}" + ("" if missing else f" ({e.reason})"))
         return False
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-    except Exception as e:  # Pillow raises many kinds for broken or oversized images
-        problems.add("image Pillow cannot read", f"{where}: {content} ({type(e).__name__})")
+        open_image(io.BytesIO(data), deadline=time.monotonic() + 30).close()
+    except UnusableFile as e:
+        problems.add("image the image loader cannot decode", f"{where}: {content} ({e.reason})")
         return False
     return True
 
@@ -285,8 +347,8 @@ def validate_output(output: Path, ids: list[str], problems: Problems) -> dict:
     counts = {"samples": len(ids), "texts": 0, "images": 0, "no_text": 0, "extra": 0}
     try:
         data = safe_files.read_bytes(output / "predictions.json", root=output.parent, max_bytes=MAX_PREDICTIONS_BYTES)
-    except safe_files.FileProblem as e:
-        problems.add("no output/predictions.json" if str(e) == "missing" else f"output/predictions.json: {e}")
+    except UnusableFile as e:
+        problems.add("no output/predictions.json" if e.reason == NOT_FOUND else f"output/predictions.json: {e.reason}")
         return counts
     preds = parse_json(data, "predictions.json", problems)
     if preds is None:
@@ -319,14 +381,50 @@ def validate_output(output: Path, ids: list[str], problems: Problems) -> dict:
     return counts
 
 
+def eco2ai_on(command: list[str]) -> bool:
+    """Whether the entrypoint leaves eco2AI on (run.py tracks unless --no-eco2ai)."""
+    return ECO2AI_OFF not in command
+
+
+def check_emissions(output: Path, problems: Problems) -> None:
+    """output/emission.csv: a regular file inside output/ with a CO2_emissions(kg) column and a row."""
+    try:
+        text = safe_files.read_text(output / "emission.csv", root=output.parent, max_bytes=MAX_EMISSION_BYTES)
+    except UnusableFile as e:
+        problems.add("no output/emission.csv after the run (eco2AI is on in the entrypoint; the sustainability "
+                     "category reads this file)" if e.reason == NOT_FOUND else f"output/emission.csv: {e.reason}")
+        return
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as e:
+        problems.add(f"output/emission.csv is not CSV ({e})")
+        return
+    if not rows or CO2_COLUMN not in rows[0] or len(rows) < 2:
+        problems.add(f"output/emission.csv has no {CO2_COLUMN} row")
+
+
+def command_notes(command: list[str]) -> list[str]:
+    """What the run calls that the image may lack, and whether this machine has it."""
+    notes = []
+    needed = {"eco2AI": eco2ai_on(command)}
+    for user, commands in NEEDED_COMMANDS.items():
+        if not needed.get(user):
+            continue
+        for name in commands:
+            here = "present here" if shutil.which(name) else "MISSING here too"
+            notes.append(f"note: {user} runs `{name}` every measurement: the image must have it ({here}; "
+                         "minimal images lack it: procps provides it)")
+    return notes
+
+
 # -- all ---------------------------------------------------------------------------------------
 def read_input_ids(input_dir: Path) -> list[str]:
     """The sample ids of input_dir/input.json; CheckerError with one line when it is unusable."""
     problems = Problems()
     try:
-        data = safe_files.read_bytes(input_dir / "input.json", max_bytes=MAX_PREDICTIONS_BYTES)
-    except safe_files.FileProblem as e:
-        raise CheckerError(f"{input_dir / 'input.json'}: {e}") from None
+        data = safe_files.read_bytes(input_dir / "input.json", max_bytes=MAX_PREDICTIONS_BYTES, what="input file")
+    except UnusableFile as e:
+        raise CheckerError(str(e)) from None
     inputs = parse_json(data, "input.json", problems)
     if inputs is None or not isinstance(inputs, dict):
         reason = problems.lines()[0] if problems else "input.json is not a JSON object keyed by sample id"
@@ -353,7 +451,8 @@ def check(zip_path: Path, input_dir: Path, timeout: float, keep: bool = False) -
             print(f"check_submission: running {meta['entrypoint']!r} in {solution} with your user's rights"
                   + (f" under `{' '.join(prefix)}`" if prefix else " WITH network"), file=sys.stderr, flush=True)
             try:
-                code, seconds = run_entrypoint([*prefix, *command], solution, timeout)
+                bin_dir = platform_python(tmp / "python")
+                code, seconds = run_entrypoint([*prefix, *command], solution, timeout, bin_dir)
             except OSError as e:
                 problems.add(f"the entrypoint {command[0]!r} cannot be started ({e.strerror or e})")
                 code = seconds = None
@@ -365,6 +464,9 @@ def check(zip_path: Path, input_dir: Path, timeout: float, keep: bool = False) -
                 notes.append(f"entrypoint {'killed' if code is None else f'exit {code}'} after {seconds:.1f} s, "
                              + (f"network cut by `{' '.join(prefix)}`" if prefix else "network NOT cut"))
                 counts = validate_output(solution / "output", ids, problems)
+                if eco2ai_on(command):
+                    check_emissions(solution / "output", problems)
+                notes.extend(command_notes(command))
                 notes.append(f"{counts['samples']} input ids, {counts['texts']} text and {counts['images']} image items")
                 if counts["no_text"]:
                     notes.append(f"warning: {counts['no_text']} samples have no text item (they score 0 on text tasks)")
@@ -385,6 +487,7 @@ def check(zip_path: Path, input_dir: Path, timeout: float, keep: bool = False) -
 
 
 def main(argv=None) -> int:
+    make_console_safe()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("zip", type=Path, help="the submission ZIP (scripts/make_submission.py)")
     p.add_argument("--input", type=Path, default=ROOT / "sample_input",

@@ -11,7 +11,16 @@ recording every file opened, renamed or removed. Every case must give:
 - on exit 0, a predictions.json with every input id (lone surrogates included), each with a text,
   and no sample failed (per-sample isolation is the safety net, not the way hostile input is met);
 - nothing opened, written, renamed or removed inside the sandbox outside ``input/`` (reads only) and
-  ``output/``; ``outside/`` and ``input/`` unchanged byte for byte.
+  ``output/``; ``outside/`` and ``input/`` unchanged byte for byte;
+- no program started (a PostScript file among the images must never reach Ghostscript; with eco2AI
+  on, only its ``top`` and ``lscpu``);
+- the output files get the modes the umask allows (0666 & ~umask).
+
+Issue 19's classes are among the random cases: images that are slow to decode (a progressive JPEG
+with thousands of scans), PostScript named .jpg, a header claiming 10^10 pixels; launcher variables
+without a launcher (WORLD_SIZE=abc, WORLD_SIZE=2 without RANK or a master); eco2AI on with a link or
+a FIFO planted as output/emission.csv (the link's target must stay untouched, the file must be a
+regular one afterwards).
 
 ``--scale`` then times two subprocess runs with ``--time-budget 30`` (20,000 text samples; 3,000
 image samples) and checks that each ends within the budget plus ``--slack`` seconds of wall time.
@@ -29,6 +38,7 @@ import io
 import json
 import os
 import random
+import stat
 import subprocess
 import sys
 import tempfile
@@ -40,12 +50,19 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from fbc2_io.console import make_console_safe  # noqa: E402
 
 HOSTILE_PATHS = ["images/ok.png", "images/link.png", "linkdir/secret.png", "../outside/secret.png", "fifo",
+                 "images/slow.jpg", "images/postscript.jpg", "images/claims_1e10_pixels.png", "images/cut.jpg",
                  "images", "a\0b.png", "\ud800.png", "\udcff.png", "n" * 300 + ".png", "d/" * 2100 + "x.png",
                  "", " ", "images/../../outside/secret.png", "./images/ok.png", "images/missing.png"]
 HOSTILE_TEXTS = ["Что на картинке?", "a) да; b) нет", "; ".join(f"{c}) {c}" for c in "abcdefgh") + "; a) x",
                  "\ud800 кот \udfff", "\0", "a)", "", "x" * 30000, "Нарисуй кота"]
+LAUNCHER_ENVIRONMENTS = [{"WORLD_SIZE": "abc"}, {"WORLD_SIZE": "2"}, {"WORLD_SIZE": "2", "RANK": "0"},
+                         {"WORLD_SIZE": "3", "RANK": "7", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "1"}]
+LAUNCHER_VARIABLES = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+ECO2AI_COMMANDS = {"top", "lscpu"}  # what eco2AI itself runs
+SLOW_JPEG = b""  # a progressive JPEG with 3000 scans, built once by fuzz()
 UNPARSABLE = ["[" * 5000 + "]" * 5000, '{"a": [{"type": "text", "content": ' + "7" * 6000 + "}]}", '{"a": ',
               "[1, 2]", "\ufeff{}x", "null"]
 
@@ -54,14 +71,18 @@ class FileWatch:
     """Audit-hook record of file events with a path inside ``sandbox`` while ``active``."""
 
     EVENTS = {"open", "os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.symlink", "shutil.rmtree"}
+    PROGRAMS = {"subprocess.Popen", "os.posix_spawn", "os.exec", "os.system"}
 
     def __init__(self):
         self.active = False
         self.sandbox: Path | None = None
         self.events: list[tuple[str, str, bool]] = []  # (event, resolved path, writes)
+        self.programs: list[str] = []  # programs started
         sys.addaudithook(self._hook)
 
     def _hook(self, event, args):
+        if self.active and event in self.PROGRAMS and args:
+            self.programs.append(program_name(event, args))
         if not self.active or event not in self.EVENTS or not args:
             return
         paths = [a for a in args[:2] if isinstance(a, (str, bytes, os.PathLike))]
@@ -73,6 +94,20 @@ class FileWatch:
                 continue
             if path.startswith(str(self.sandbox) + os.sep):
                 self.events.append((event, path, writes))
+
+
+def program_name(event: str, args: tuple) -> str:
+    """The program an audit event starts: for a shell (``os.system``, ``os.popen``), its command's."""
+    argv = args[1] if event != "os.system" and len(args) > 1 else None
+    if event == "os.system":
+        words = os.fsdecode(args[0]).split()
+    elif isinstance(argv, (list, tuple)) and len(argv) > 2 and argv[1] == "-c":
+        words = os.fsdecode(argv[2]).split()
+    elif isinstance(argv, (list, tuple)) and argv:
+        words = [os.fsdecode(argv[0])]
+    else:
+        words = [os.fsdecode(args[0]) if isinstance(args[0], (str, bytes)) else str(argv)]
+    return os.path.basename(words[0]) if words else "?"
 
 
 def _open_writes(args) -> bool:
@@ -116,13 +151,24 @@ def random_input(rng: random.Random) -> tuple[str, list[str] | None]:
     return json.dumps(data, ensure_ascii=True), list(data)
 
 
-def build_sandbox(case: Path, rng: random.Random, input_text: str) -> None:
+def hostile_images(folder: Path) -> None:
+    """The image files of issue 19, built as a stranger would (tests/helpers/hostile_images.py)."""
+    from helpers.hostile_images import POSTSCRIPT, jpeg_bytes, png_claiming
+
+    (folder / "slow.jpg").write_bytes(SLOW_JPEG)
+    (folder / "postscript.jpg").write_bytes(POSTSCRIPT)
+    (folder / "claims_1e10_pixels.png").write_bytes(png_claiming(100_000, 100_000))
+    (folder / "cut.jpg").write_bytes(jpeg_bytes(Image.new("RGB", (64, 64)))[:200])
+
+
+def build_sandbox(case: Path, rng: random.Random, input_text: str, eco2ai: bool) -> None:
     inp, out, outside = case / "input", case / "output", case / "outside"
     (inp / "images").mkdir(parents=True)
     outside.mkdir()
     Image.new("RGB", (16, 16), (250, 0, 0)).save(outside / "secret.png")
     (outside / "victim.txt").write_text("do not touch")
     Image.new("RGB", (20, 12), (0, 90, 200)).save(inp / "images" / "ok.png")
+    hostile_images(inp / "images")
     os.symlink(outside / "secret.png", inp / "images" / "link.png")
     os.symlink(outside, inp / "linkdir")
     os.mkfifo(inp / "fifo")
@@ -141,6 +187,12 @@ def build_sandbox(case: Path, rng: random.Random, input_text: str) -> None:
     elif rng.random() < 0.3:
         out.mkdir()
         os.symlink(outside, out / "images")
+    if eco2ai:  # a link or a FIFO where eco2AI's CSV goes
+        out.mkdir(exist_ok=True)
+        if rng.random() < 0.5:
+            os.symlink(outside / "victim.txt", out / "emission.csv")
+        else:
+            os.mkfifo(out / "emission.csv")
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -172,8 +224,17 @@ def run_in_process(run_module, argv: list[str]) -> tuple[int, str]:
 
 
 def check_case(case: Path, ids: list[str] | None, code: int, err: str, watch: FileWatch,
-               before: dict[str, dict[str, str]]) -> list[str]:
+               before: dict[str, dict[str, str]], eco2ai: bool, umask: int) -> list[str]:
     problems = []
+    started = [name for name in watch.programs if not (eco2ai and name in ECO2AI_COMMANDS)]
+    if started:
+        problems.append(f"programs started: {sorted(set(started))}")
+    if code == 0 and ids is not None:
+        mode = stat.S_IMODE(os.stat(case / "output" / "predictions.json").st_mode)
+        if mode != 0o666 & ~umask:
+            problems.append(f"predictions.json has mode {mode:o} under umask {umask:03o}")
+    if code == 0 and ids is not None and eco2ai and not stat.S_ISREG(os.lstat(case / "output" / "emission.csv").st_mode):
+        problems.append("output/emission.csv is not a regular file after an eco2AI run")
     if code == 2:
         lines = err.strip().splitlines()
         if len(lines) != 1 or not lines[0].startswith("run.py: "):
@@ -210,8 +271,12 @@ def check_case(case: Path, ids: list[str] | None, code: int, err: str, watch: Fi
 
 
 def fuzz(weights: Path, cases: int, seed: int, work: Path) -> int:
+    global SLOW_JPEG
     sys.path.insert(0, str(ROOT / "tests"))
+    from helpers.hostile_images import many_scan_jpeg
     from helpers.run_entry import load_run_module
+
+    SLOW_JPEG = many_scan_jpeg(256, 3000)
 
     run_module = load_run_module()
     watch = FileWatch()
@@ -220,17 +285,29 @@ def fuzz(weights: Path, cases: int, seed: int, work: Path) -> int:
         rng = random.Random(seed * 100_003 + k)
         case = work / f"case{k:03d}"
         text, ids = random_input(rng)
-        build_sandbox(case, rng, text)
+        eco2ai = rng.random() < 0.15
+        launcher = rng.choice(LAUNCHER_ENVIRONMENTS) if rng.random() < 0.2 else {}
+        umask = rng.choice([0o022, 0o002, 0o077])
+        build_sandbox(case, rng, text, eco2ai)
         before = {name: snapshot(case / name) for name in ("input", "outside")}
         argv = ["--input", str(case / "input" / "input.json"), "--output", str(case / "output"), "--weights",
-                str(weights), "--no-eco2ai", "--max-answer-tokens", "2", "--batch-size", str(rng.choice([1, 3, 8]))]
-        watch.sandbox, watch.events, watch.active = case.resolve(), [], True
+                str(weights), "--max-answer-tokens", "2", "--batch-size", str(rng.choice([1, 3, 8])),
+                *([] if eco2ai else ["--no-eco2ai"])]
+        watch.sandbox, watch.events, watch.programs, watch.active = case.resolve(), [], [], True
+        saved = {name: os.environ.pop(name, None) for name in LAUNCHER_VARIABLES}
+        os.environ.update(launcher)
+        old_umask = os.umask(umask)
         try:
             code, err = run_in_process(run_module, argv)
         finally:
             watch.active = False
+            os.umask(old_umask)
+            for name, value in saved.items():
+                os.environ.pop(name, None)
+                if value is not None:
+                    os.environ[name] = value
         exits[code] = exits.get(code, 0) + 1
-        problems = check_case(case.resolve(), ids, code, err, watch, before)
+        problems = check_case(case.resolve(), ids, code, err, watch, before, eco2ai, umask)
         if problems:
             failures += 1
             print(f"case {k} (seed {seed}) FAILED:\n  " + "\n  ".join(problems[:8]), file=sys.stderr)
@@ -276,6 +353,7 @@ def scale(weights: Path, work: Path, budget: float, slack: float) -> int:
 
 
 def main(argv=None) -> int:
+    make_console_safe()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", type=Path, required=True, help="weights folder (tiny random weights are enough)")
     p.add_argument("--cases", type=int, default=40, help="random hostile cases (default 40)")

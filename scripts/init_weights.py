@@ -24,6 +24,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from fbc2_io.console import make_console_safe  # noqa: E402
 from solution.rudolph import CONFIGS, DTYPES, build_model, get_config  # noqa: E402
 from solution.rudolph.tokenizer import SPECIAL_TOKENS, train_bpe  # noqa: E402
 from solution.vqgan import build_vqgan, get_vqgan_config  # noqa: E402
@@ -62,6 +63,7 @@ def load_texts(source: Path) -> list[str]:
 
 
 def main(argv=None) -> None:
+    make_console_safe()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, choices=sorted(CONFIGS), help="RUDOLPH configuration")
     p.add_argument("--out", required=True, type=Path, help="weights directory to write")

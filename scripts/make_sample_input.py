@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from fbc2_io.console import make_console_safe  # noqa: E402
 from synthetic_fbc2 import (  # noqa: E402
     SPLITS,
     TASKS,
@@ -56,6 +56,7 @@ def iter_counts(split: str, counts: dict[str, int], seed: int | None):
 
 
 def main(argv: list[str] | None = None) -> int:
+    make_console_safe()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="sample_input", help="output folder (default: %(default)s)")
     parser.add_argument("--per-task", type=int, default=20, help="samples per open task (default: %(default)s)")

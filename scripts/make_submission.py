@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Build the FBC2 submission ZIP: metadata.json at the root and only what its entrypoint needs.
 
-The archive holds metadata.json, run.py, the solution/ package (without caches) and one weights
+The archive holds metadata.json, run.py, the solution/ package and the shared I/O package fbc2_io/
+(without caches) and one weights
 directory stored as weights/demo, the folder run.py reads when no --weights is given; training/, the
 generator synthetic_fbc2/ and the evaluator are other packages and stay out. The same inputs give a byte-identical ZIP: entries are
 sorted and carry a fixed timestamp and fixed permissions. The platform's 15 GB limit (packed and
@@ -24,9 +25,12 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from fbc2_io.console import make_console_safe  # noqa: E402
+
 LIMIT_BYTES = 15 * 1000**3  # the platform's "15 GB", read conservatively as decimal gigabytes
 ARCHIVE_WEIGHTS = "weights/demo"  # run.py's DEFAULT_WEIGHTS, relative to run.py
-CODE = ("run.py", "solution")
+CODE = ("run.py", "solution", "fbc2_io")
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a ZIP entry can hold
 FILE_MODE = 0o644
@@ -72,10 +76,8 @@ def check_weights(weights: Path) -> None:
     if weights.is_file():
         raise SubmissionError(f"--weights {weights} is a file; pass the weights folder")
     if not weights.is_dir():
-        raise SubmissionError(f"weights directory not found: {weights} (pass --weights DIR; "
-                              "`python scripts/init_weights.py --config tiny --out weights/demo` writes a random one)")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
+        raise SubmissionError(f"weights directory not found: {weights} (pass --weights DIR naming the trained "
+                              "weights to submit; `bash scripts/train_demo.sh` restores the demo weights)")
     warnings.filterwarnings("ignore", message="The pynvml package is deprecated")
     from solution.weights import resolve_weights
 
@@ -167,7 +169,8 @@ def build(weights: Path, out: Path, image: str | None = None, root: Path = ROOT)
             f"({LIMIT_BYTES} bytes); largest files: "
             + ", ".join(f"{name} {gb(p.stat().st_size)}" for name, p in largest))
     write_zip(out, metadata, files)
-    return {"files": len(files) + 1, "unpacked": unpacked, "packed": out.stat().st_size}
+    return {"files": len(files) + 1, "unpacked": unpacked, "packed": out.stat().st_size,
+            "image": json.loads(metadata)["image"]}
 
 
 def main(argv=None) -> int:
@@ -178,6 +181,7 @@ def main(argv=None) -> int:
                    help="ZIP to write (default: dist/submission.zip)")
     p.add_argument("--image", default=None,
                    help="docker image to name in the archive's metadata.json (default: the one in metadata.json)")
+    make_console_safe()
     args = p.parse_args(argv)
     try:
         summary = build(args.weights, args.out, args.image)
@@ -189,6 +193,9 @@ def main(argv=None) -> int:
         return 1
     print(f"wrote {args.out}: {summary['files']} files, {gb(summary['unpacked'])} unpacked, "
           f"{gb(summary['packed'])} packed (limit {gb(LIMIT_BYTES)} each)")
+    if args.image is None and "/" not in summary["image"]:
+        print(f"note: the archive names the image {summary['image']!r} from metadata.json, a local tag that only "
+              "this machine has; push the image to a registry and pass --image REGISTRY/NAME:TAG")
     return 0
 
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from fbc2_io.console import make_console_safe  # noqa: E402
 from training.cli import main  # noqa: E402
 
 if __name__ == "__main__":
+    make_console_safe()
     sys.exit(main())

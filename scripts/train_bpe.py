@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from fbc2_io.console import make_console_safe  # noqa: E402
 from solution.rudolph.tokenizer import SPECIAL_TOKENS, Tokenizer, train_bpe  # noqa: E402
 from synthetic_fbc2 import generate_split, read_training_folders  # noqa: E402
 
@@ -33,6 +33,7 @@ def sample_texts(samples) -> list[str]:
 
 
 def main(argv=None) -> int:
+    make_console_safe()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, required=True, help="BPE model file to write (e.g. OUT/bpe.model)")
     p.add_argument("--vocab-size", type=int, default=1000)

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from fbc2_io.console import make_console_safe  # noqa: E402
 from fbc2_tasks import IMAGE_TASK_NAMES  # noqa: E402
 from solution.images import prepare_image, to_pil  # noqa: E402
 from solution.vqgan import build_vqgan  # noqa: E402
@@ -62,6 +62,7 @@ def save_grid(originals: torch.Tensor, recons: torch.Tensor, path: Path) -> None
 
 
 def main(argv=None) -> int:
+    make_console_safe()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default=str(VQGAN_CONFIG_DIR / "demo32.json"),
                    help="VQGAN config name or JSON (default: training/configs/vqgan/demo32.json)")

@@ -10,20 +10,21 @@ leave it (absolute paths, ``..``, links pointing outside).
 
 from __future__ import annotations
 
-import io
-import json
-import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
 
+from fbc2_io.errors import NOT_FOUND, UnusableFile
+from fbc2_io.files import read_json, resolve_inside
+from fbc2_io.text import has_surrogates, without_surrogates
+
 from .images import load_image
-from .safe_files import FileProblem, open_for_reading, read_text, resolve_inside
 
 MAX_TEXT_CHARS = 20_000  # longer texts keep their start and end (the tokenizer cuts further)
-MAX_IMAGE_BYTES = 64 << 20  # bigger image files are refused unread
-_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_IMAGE_SECONDS = 10.0  # one sample image may take at most this long to decode ...
+IMAGE_TIME_SHARE = 0.25  # ... and at most this share of the time left
 
 
 class InputFileError(Exception):
@@ -47,21 +48,13 @@ class ParsedInput:
     samples: list[Sample]
 
 
-def read_json_file(path: Path) -> object:
+def read_json_file(path: Path, what: str = "input file") -> object:
     """JSON from ``path`` or an InputFileError, one line with the file and the problem: missing,
     unreadable or not a regular file, not UTF-8, invalid JSON, nested too deep, a number too long."""
     try:
-        text = read_text(path)
-    except FileProblem as e:
-        raise InputFileError(f"{path}: {'file not found' if str(e) == 'missing' else e}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputFileError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
-    except RecursionError:
-        raise InputFileError(f"{path}: JSON nested too deeply to read") from None
-    except ValueError as e:  # integer literals beyond sys.get_int_max_str_digits()
-        raise InputFileError(f"{path}: unreadable JSON ({str(e).splitlines()[0][:120]})") from None
+        return read_json(path, what)
+    except UnusableFile as e:
+        raise InputFileError(str(e)) from None
 
 
 def _clip_text(text: str) -> str:
@@ -90,8 +83,8 @@ def resolve_image_path(root: Path, content: object) -> tuple[Path | None, str | 
         return None, "bad image item: content is not a path"
     try:
         resolved = resolve_inside(root, content.strip())
-    except FileProblem as e:
-        return None, f"refused image path: {content!r} {e}"
+    except UnusableFile as e:
+        return None, f"refused image path: {content!r} {e.reason}"
     try:
         resolved.stat()
     except (OSError, ValueError):
@@ -99,31 +92,28 @@ def resolve_image_path(root: Path, content: object) -> tuple[Path | None, str | 
     return resolved, None
 
 
-def read_sample_image(path: Path, content: str, sample: Sample, root: Path | None = None) -> Image.Image | None:
-    """The image at ``path`` (inside ``root`` when given) as RGB, or None with a warning on ``sample``."""
+def image_deadline(time_left: float | None) -> float:
+    """The ``time.monotonic()`` by which one sample image must be decoded: at most
+    ``MAX_IMAGE_SECONDS``, and at most ``IMAGE_TIME_SHARE`` of ``time_left`` (seconds) when given."""
+    seconds = MAX_IMAGE_SECONDS if time_left is None else min(MAX_IMAGE_SECONDS, IMAGE_TIME_SHARE * max(time_left, 0.0))
+    return time.monotonic() + seconds
+
+
+def read_sample_image(path: Path, content: str, sample: Sample, root: Path | None = None,
+                      time_left: float | None = None) -> Image.Image | None:
+    """The image at ``path`` (inside ``root`` when given) as RGB, or None with a warning on ``sample``.
+    Decoding goes through ``fbc2_io.images.open_image`` (raster formats only, bounded cost) and
+    stops at :func:`image_deadline` of ``time_left``, the seconds the run may still spend."""
     try:
-        with open_for_reading(path, root=root, max_bytes=MAX_IMAGE_BYTES) as f:
-            data = f.read()
-    except (FileProblem, OSError) as e:
-        sample.warnings.append(f"unreadable image: {content!r} ({e})")
-        return None
-    if not data:
-        sample.warnings.append(f"unreadable image: {content!r} is empty")
-        return None
-    try:
-        img = load_image(io.BytesIO(data))
-    except Exception as e:  # Pillow raises many kinds for broken files
-        sample.warnings.append(f"unreadable image: {content!r} ({type(e).__name__})")
+        img = load_image(path, what="image", root=root, deadline=image_deadline(time_left))
+    except UnusableFile as e:
+        reason = "missing" if e.reason == NOT_FOUND else e.reason
+        sample.warnings.append(f"unreadable image: {content!r} ({reason})")
         return None
     w, h = img.size
     if min(w, h) < 8 or max(w, h) > 20 * min(w, h):
         sample.warnings.append(f"odd image: {content!r} is {w}x{h}, centre-cropped anyway")
     return img
-
-
-def without_surrogates(text: str) -> str:
-    """``text`` with every lone surrogate (invalid in UTF-8, fatal to tokenizers) replaced by U+FFFD."""
-    return _SURROGATE.sub("\ufffd", text)
 
 
 def parse_sample(sample_id: str, value: object, root: Path, load_images: bool = True) -> Sample:
@@ -140,7 +130,7 @@ def parse_sample(sample_id: str, value: object, root: Path, load_images: bool = 
         kind = item.get("type")
         if kind == "text":
             text = _text_of(item.get("content"), sample)
-            if text is not None and _SURROGATE.search(text):
+            if text is not None and has_surrogates(text):
                 sample.warnings.append("lone surrogate: replaced in a text")
                 text = without_surrogates(text)
             if text is not None and text.strip():

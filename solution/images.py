@@ -12,12 +12,11 @@ the baseline picks the square's offset at random; and ``convert('RGB')`` drops a
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import BinaryIO
-
 import numpy as np
 import torch
 from PIL import Image, ImageOps
+
+from fbc2_io.images import open_image
 
 RESAMPLE = {
     "nearest": Image.Resampling.NEAREST,
@@ -57,12 +56,12 @@ def to_rgb(img: Image.Image, background: tuple[int, int, int] = (255, 255, 255))
     return img.convert("RGB") if img.mode != "RGB" else img.copy()
 
 
-def load_image(source: str | Path | BinaryIO) -> Image.Image:
-    """Open an image file as 8-bit RGB, upright according to its EXIF orientation."""
-    with Image.open(source) as img:
-        img.load()
-        img = ImageOps.exif_transpose(img)
-        return to_rgb(img)
+def load_image(source, **open_options) -> Image.Image:
+    """An image file (a path, bytes or a binary file) as 8-bit RGB, upright according to its EXIF
+    orientation. It is read with ``fbc2_io.images.open_image`` (``open_options``: ``what``, ``root``,
+    ``deadline``, ``max_pixels``, ...), so it raises ``fbc2_io.errors.UnusableFile``."""
+    with open_image(source, **open_options) as img:
+        return to_rgb(ImageOps.exif_transpose(img))
 
 
 def center_square(img: Image.Image) -> Image.Image:

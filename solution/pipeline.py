@@ -35,9 +35,14 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from fbc2_io.errors import UnusableFile
+from fbc2_io.files import make_dirs
+from fbc2_io.images import save_image
+from fbc2_io.text import without_surrogates
+
 from .answer_options import parse_options
 from .budget import ENCODE_SHARE, Budget, Remaining
-from .fbc2_input import Sample, read_sample_image, without_surrogates
+from .fbc2_input import Sample, read_sample_image
 from .images import prepare_image, to_pil
 from .predictions import PredictionStore
 from .rudolph import (
@@ -50,7 +55,6 @@ from .rudolph import (
     score_right_texts,
 )
 from .rudolph.batching import CPU_BATCH
-from .safe_files import FileProblem, make_dirs, save_image
 from .weights import Weights
 
 VQGAN_CHUNK = 8  # images the VQGAN encodes or decodes at once, whatever the batch size
@@ -262,7 +266,9 @@ class Pipeline:
         return ready
 
     def _read_image(self, s: Sample) -> torch.Tensor | None:
-        img = s.image if s.image is not None else read_sample_image(Path(s.image_path), s.image_path, s, s.image_root)
+        time_left = self.budget.remaining() - self.budget.reserve  # decoding stops at a deadline inside it
+        img = s.image if s.image is not None else read_sample_image(Path(s.image_path), s.image_path, s, s.image_root,
+                                                                    time_left)
         s.image = None  # not kept in memory
         return None if img is None else prepare_image(img, self.weights.image_size)
 
@@ -385,7 +391,7 @@ class Pipeline:
         if todo:
             try:
                 make_dirs(self.store.dir / "images", root=self.store.dir)
-            except FileProblem as e:  # e.g. a link planted as output/images: refused once, not per sample
+            except UnusableFile as e:  # e.g. a link planted as output/images: refused once, not per sample
                 print(f"run.py: warning: no images are generated: {e}", file=sys.stderr)
                 self.stats.warnings["no images generated"] += 1
                 return

@@ -3,7 +3,7 @@
 Every input id gets a placeholder text answer from the start, so the file on disk is a valid
 submission at every moment; answers and generated images replace placeholders as they are made.
 Writes go to a temporary file that is then renamed over the old one (atomic on POSIX, links never
-followed: ``safe_files``), as ASCII JSON so that ids with lone surrogates survive. A small
+followed: ``fbc2_io.files``), as ASCII JSON so that ids with lone surrogates survive. A small
 ``run_state.json`` beside it records which ids are finished in which phase, so ``--resume``
 continues exactly where a run stopped: nothing lost, nothing done twice.
 """
@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .safe_files import FileProblem, atomic_write_json, path_problem, read_text, resolve_inside
+from fbc2_io.errors import UnusableFile
+from fbc2_io.files import atomic_write_json, path_problem, read_text, resolve_inside
 
 PREDICTIONS = "predictions.json"
 STATE = "run_state.json"
@@ -27,7 +28,7 @@ class ResumeMismatch(Exception):
 def _read_json(path: Path, root: Path) -> object | None:
     try:
         return json.loads(read_text(path, root=root))
-    except (FileProblem, ValueError, RecursionError):
+    except (UnusableFile, ValueError, RecursionError):
         return None
 
 
@@ -85,7 +86,7 @@ class PredictionStore:
         images = self.dir / "images"
         try:
             path = resolve_inside(self.dir, image)
-        except FileProblem:
+        except UnusableFile:
             return False
         if images.is_symlink() or (self.dir / image).is_symlink() or path.parent != images.resolve():
             return False
@@ -109,7 +110,7 @@ class PredictionStore:
         if self._unsaved >= self.save_every:
             try:
                 self.save()
-            except FileProblem as e:  # the answer is kept in memory; the next save tries again
+            except UnusableFile as e:  # the answer is kept in memory; the next save tries again
                 self.save_errors.append(str(e))
 
     # -- output -------------------------------------------------------------------------------
@@ -123,7 +124,7 @@ class PredictionStore:
         return out
 
     def save(self) -> None:
-        """Rewrite both files atomically (FileProblem if they cannot be written)."""
+        """Rewrite both files atomically (UnusableFile if they cannot be written)."""
         atomic_write_json(self.dir / PREDICTIONS, self.as_dict(), root=self.dir)
         state = {phase: sorted(self.done[phase]) for phase in PHASES}
         atomic_write_json(self.dir / STATE, {"fingerprint": self.fingerprint, **state}, root=self.dir)

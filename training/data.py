@@ -16,6 +16,7 @@ choices.
 from __future__ import annotations
 
 import hashlib
+import io
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from fbc2_io.files import atomic_write_bytes
 from solution.images import prepare_image
 from solution.rudolph import RudolphConfig
 from solution.rudolph.tokenizer import Tokenizer
@@ -125,10 +127,10 @@ class ImageCodeCache:
     def save(self) -> None:
         if self.path is None:
             return
+        buffer = io.BytesIO()
+        torch.save({"vqgan": self.fingerprint, "image_size": self.image_size, "codes": self.codes}, buffer)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        torch.save({"vqgan": self.fingerprint, "image_size": self.image_size, "codes": self.codes}, tmp)
-        tmp.replace(self.path)
+        atomic_write_bytes(self.path, buffer.getvalue())
 
 
 def build_examples(samples: Iterable, cache: ImageCodeCache | None, registry: dict[str, TaskTraining] | None = None

@@ -112,11 +112,11 @@ def test_resolve_image_path_refusals(tmp_path):
 
 
 @pytest.mark.parametrize("content,message", [
-    ('{"0": [ {"type": "text", "content": "x"} ', "invalid JSON at line 1, column"),
+    ('{"0": [ {"type": "text", "content": "x"} ', "not valid JSON (line 1, column"),
     ('[1, 2]', "expected a JSON object"),
     (b'\xff\xfe\x00garbage', "not UTF-8"),
     ("[" * 3000 + "]" * 3000, "nested too deeply"),
-    ('{"a": [{"type": "text", "content": ' + "9" * 5000 + "}]}", "unreadable JSON"),
+    ('{"a": [{"type": "text", "content": ' + "9" * 5000 + "}]}", "not usable JSON"),
 ])
 def test_malformed_input_json_is_one_clear_line(tmp_path, tiny_weights, content, message):
     path = tmp_path / "input.json"
@@ -132,7 +132,7 @@ def test_malformed_input_json_is_one_clear_line(tmp_path, tiny_weights, content,
 def test_missing_input_and_weights(tmp_path, tiny_weights, run_module, capsys):
     with pytest.raises(SystemExit) as exit_info:
         run_module.main(["--input", str(tmp_path / "none.json"), "--weights", str(tiny_weights)])
-    assert exit_info.value.code == 2 and "file not found" in capsys.readouterr().err
+    assert exit_info.value.code == 2 and "not found" in capsys.readouterr().err
     path = write_input(tmp_path / "in", {"0": [{"type": "text", "content": "x"}]})
     empty = tmp_path / "empty_weights"
     empty.mkdir()

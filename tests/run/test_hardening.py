@@ -31,8 +31,8 @@ def one_line(err: str) -> str:
 # -- reading input.json -----------------------------------------------------------------------------
 @pytest.mark.parametrize("text,reason", [
     ("[" * 5000 + "]" * 5000, "nested too deeply"),
-    ('{"a": [{"type": "text", "content": ' + "7" * 6000 + "}]}", "unreadable JSON"),
-    ('{"a": 1', "invalid JSON"),
+    ('{"a": [{"type": "text", "content": ' + "7" * 6000 + "}]}", "not usable JSON"),
+    ('{"a": 1', "not valid JSON"),
 ])
 def test_unparsable_input_is_an_input_error(tmp_path, text, reason):
     path = tmp_path / "input.json"

@@ -15,7 +15,11 @@ from helpers.scripts import load_script
 check_submission = load_script("check_submission")
 make_submission = load_script("make_submission")
 
-META = json.dumps({"image": "fbc2-rudolph:test", "entrypoint": "python3 run.py"})
+META = json.dumps({"image": "fbc2-rudolph:test", "entrypoint": "python3 run.py --no-eco2ai"})
+META_ECO2AI = json.dumps({"image": "fbc2-rudolph:test", "entrypoint": "python3 run.py"})
+EMISSION_CSV = ("id,project_name,experiment_description,epoch,start_time,duration(s),power_consumption(kWh),"
+                "CO2_emissions(kg),CPU_name,GPU_name,OS,region/country,cost\n"
+                "x,p,d,N/A,2026-01-01 00:00:00,1.0,1e-06,3e-07,cpu,gpu,Linux,RU,0\n")
 
 # A fake entrypoint: answers every id of ../input/input.json with a text item, after MUTATION has
 # had its chance to break something; `raw`, when set, is written instead of the JSON of `preds`.
@@ -101,7 +105,9 @@ def test_valid_fake_output_with_an_image_passes(make_zip, small_input, capfd):
     ("preds[ids[0]].append({'type': 'image', 'content': '/etc/hostname'})", "absolute"),
     ("preds[ids[0]].append({'type': 'image', 'content': 'images/none.jpg'})", "image file missing"),
     ("open('output/images/bad.jpg', 'wb').write(b'not a jpeg'); "
-     "preds[ids[0]].append({'type': 'image', 'content': 'images/bad.jpg'})", "image Pillow cannot read"),
+     "preds[ids[0]].append({'type': 'image', 'content': 'images/bad.jpg'})", "image the image loader cannot decode"),
+    ("open('output/images/ps.jpg', 'wb').write(b'%!PS-Adobe-3.0 EPSF-3.0\\n%%BoundingBox: 0 0 8 8\\nshowpage\\n'); "
+     "preds[ids[0]].append({'type': 'image', 'content': 'images/ps.jpg'})", "not an image in a known raster format"),
     ("os.symlink('/etc/hostname', 'output/images/link.jpg'); "
      "preds[ids[0]].append({'type': 'image', 'content': 'images/link.jpg'})", "leaves output/ through a link"),
 ])
@@ -166,10 +172,84 @@ def test_without_unshare_it_warns_and_runs_with_network(monkeypatch, capsys):
     assert "WARNING: cannot cut the network" in capsys.readouterr().err
 
 
-def test_entrypoint_python_is_the_callers(make_zip, small_input, capfd):
-    probe = f"import sys; assert sys.prefix == {sys.prefix!r}, sys.prefix"
+def test_entrypoint_python_sees_the_callers_packages_but_not_this_checkout(make_zip, small_input, capfd):
+    """The platform's python has the image's packages (here: the caller's) and the archive, nothing else."""
+    import PIL
+
+    probe = ("import sys, importlib.util, PIL; "
+             f"assert PIL.__file__ == {PIL.__file__!r}, PIL.__file__; "
+             f"assert sys.prefix != {sys.prefix!r}; "
+             "assert importlib.util.find_spec('solution') is None, importlib.util.find_spec('solution'); "
+             "assert importlib.util.find_spec('fbc2_io') is None")
     assert check(fake(make_zip, probe), small_input) == 0
     assert "PASS" in capfd.readouterr().out
+
+
+def test_a_zip_without_solution_fails_although_this_checkout_has_it(make_zip, small_input, capfd):
+    """Issue 19 class 14a: the editable install of this checkout used to supply solution/."""
+    archive = make_zip({"metadata.json": META, "run.py": "import solution.budget\n" + FAKE_RUN.replace("MUTATION", "")})
+    assert check(archive, small_input) == 1
+    captured = capfd.readouterr()
+    assert "the entrypoint exited with code 1" in captured.out
+    assert "No module named 'solution'" in captured.err
+
+
+def test_a_shipped_output_is_refused_without_running(make_zip, small_input, capfd):
+    """Issue 19 class 14b: entrypoint `true` and a shipped output/predictions.json used to pass."""
+    ids = list(json.loads((small_input / "input.json").read_text(encoding="utf-8")))
+    shipped = json.dumps({i: [{"type": "text", "content": "a"}] for i in ids})
+    meta = json.dumps({"image": "x", "entrypoint": "true --no-eco2ai"})
+    archive = make_zip({"metadata.json": meta, "output/predictions.json": shipped})
+    assert check(archive, small_input) == 1
+    out = capfd.readouterr().out
+    assert "output/ shipped in the archive" in out and "output/predictions.json" in out
+
+
+def test_duplicate_names_are_found_in_linear_time():
+    """Issue 19 class 14c: 60,000 entries took 85 s (a names.count per name); each name is now compared
+    a bounded number of times."""
+    comparisons = 0
+
+    class Name(str):
+        def __eq__(self, other):
+            nonlocal comparisons
+            comparisons += 1
+            return str.__eq__(self, other)
+
+        __hash__ = str.__hash__
+
+    names = [Name(f"solution/f{i}.py") for i in range(5000)] + [Name("run.py"), Name("run.py")]
+    assert check_submission.duplicate_names(names) == ["run.py"]
+    assert comparisons <= 2 * len(names)
+
+
+def test_no_emission_csv_fails_when_eco2ai_is_on(make_zip, small_input, capfd):
+    """Issue 20: the container lost emission.csv (no `top`) and the check passed."""
+    archive = make_zip({"metadata.json": META_ECO2AI, "run.py": FAKE_RUN.replace("MUTATION", "")})
+    assert check(archive, small_input) == 1
+    out = capfd.readouterr().out
+    assert "no output/emission.csv after the run (eco2AI is on in the entrypoint" in out
+    assert "note: eco2AI runs `top` every measurement: the image must have it" in out
+
+
+@pytest.mark.parametrize("content, reason", [
+    (EMISSION_CSV, None),
+    ("id,project_name\nx,p\n", "output/emission.csv has no CO2_emissions(kg) row"),
+    (EMISSION_CSV.splitlines()[0] + "\n", "output/emission.csv has no CO2_emissions(kg) row"),
+])
+def test_emission_csv_is_checked_when_eco2ai_is_on(make_zip, small_input, capfd, content, reason):
+    mutation = f"open('output/emission.csv', 'w').write({content!r})"
+    archive = make_zip({"metadata.json": META_ECO2AI, "run.py": FAKE_RUN.replace("MUTATION", mutation)})
+    assert check(archive, small_input) == (0 if reason is None else 1)
+    out = capfd.readouterr().out
+    assert ("PASS" in out) if reason is None else (reason in out)
+
+
+def test_a_planted_link_as_emission_csv_fails(make_zip, small_input, capfd):
+    mutation = "os.symlink('/etc/hostname', 'output/emission.csv')"
+    archive = make_zip({"metadata.json": META_ECO2AI, "run.py": FAKE_RUN.replace("MUTATION", mutation)})
+    assert check(archive, small_input) == 1
+    assert "output/emission.csv: leaves its folder" in capfd.readouterr().out
 
 
 def test_installed_package_cannot_hide_a_missing_file(make_zip, small_input, capfd):
@@ -304,7 +384,7 @@ def test_entrypoint_that_cannot_start_fails(make_zip, small_input, capfd):
 @pytest.mark.parametrize("make_input, reason", [
     (lambda d: d / "absent", "not found"),
     (lambda d: (d / "f").write_text("x") and d / "f", "is a file, not a folder"),
-    (lambda d: (d / "in").mkdir() or d / "in", "input.json: missing"),
+    (lambda d: (d / "in").mkdir() or d / "in", "input.json: not found"),
     (lambda d: (d / "in").mkdir() or (d / "in" / "input.json").write_text("{oops") and d / "in",
      "input.json is not valid JSON"),
     (lambda d: (d / "in").mkdir() or (d / "in" / "input.json").write_text("[1]") and d / "in",

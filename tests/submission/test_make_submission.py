@@ -34,7 +34,7 @@ def test_two_builds_are_byte_identical(tiny_weights, tmp_path):
 
 def expected_code_files() -> set[str]:
     names = {"run.py"}
-    for path in (ROOT / "solution").rglob("*"):
+    for path in [*(ROOT / "solution").rglob("*"), *(ROOT / "fbc2_io").rglob("*")]:
         rel = path.relative_to(ROOT).as_posix()
         if path.is_file() and "__pycache__" not in rel and not rel.endswith(".pyc") and "/." not in rel:
             names.add(rel)
@@ -51,14 +51,14 @@ def test_archive_holds_exactly_what_the_entrypoint_needs(tiny_weights, tmp_path)
         weights = {n: zf.read(n) for n in names if n.startswith("weights/")}
         run_py = zf.read("run.py")
     assert names == sorted(names)
-    assert names[0] == "metadata.json"
+    assert "metadata.json" in names  # at the archive root
     assert meta == json.loads((ROOT / "metadata.json").read_text(encoding="utf-8"))
     assert meta["entrypoint"] == "python3 run.py"
     assert run_py == (ROOT / "run.py").read_bytes()
     # run.py reads weights/demo when no --weights is given: the archive holds the directory there.
     assert weights == {f"weights/demo/{p.name}": p.read_bytes() for p in tiny_weights.iterdir()}
     assert set(names) == {"metadata.json"} | expected_code_files() | set(weights)
-    assert "solution/pipeline.py" in names and "solution/rudolph/model.py" in names
+    assert "solution/pipeline.py" in names and "solution/rudolph/model.py" in names and "fbc2_io/images.py" in names
     for banned in ("tests/", "evaluator/", "sample_input/", "scripts/", ".venv/", "training/",
                    "synthetic_fbc2/", "fbc2_tasks.py"):
         assert not any(n.startswith(banned) for n in names), banned
@@ -141,3 +141,18 @@ def test_bad_out_and_weights_paths_are_one_line(tiny_weights, tmp_path, capsys):
     assert "afile is a file, not a folder" in capsys.readouterr().err
     assert build(tmp_path / "afile", tmp_path / "s.zip") == 1
     assert "is a file; pass the weights folder" in capsys.readouterr().err
+
+
+def test_a_missing_weights_folder_never_suggests_random_weights_in_the_submission(tmp_path, capsys):
+    assert build(tmp_path / "nowhere", tmp_path / "s.zip") == 1
+    err = capsys.readouterr().err
+    assert "weights directory not found" in err and "train_demo.sh" in err
+    assert "init_weights" not in err and "random" not in err
+
+
+def test_without_image_it_says_the_tag_is_local(tiny_weights, tmp_path, capsys):
+    assert build(tiny_weights, tmp_path / "s.zip") == 0
+    out = capsys.readouterr().out
+    assert "'fbc2-rudolph:0.1.0' from metadata.json, a local tag" in out and "--image REGISTRY/NAME:TAG" in out
+    assert build(tiny_weights, tmp_path / "t.zip", "--image", "registry.example.org/team/fbc2:7") == 0
+    assert "local tag" not in capsys.readouterr().out

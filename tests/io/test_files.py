@@ -1,23 +1,25 @@
-"""solution.safe_files: hostile paths and files give a FileProblem with a reason, never anything else."""
+"""fbc2_io.files: hostile paths and files give an UnusableFile with a reason, never anything else."""
 
+import errno
 import json
 import os
 import random
+import stat
 import threading
 
 import pytest
-from PIL import Image
 
-from solution.safe_files import (
-    FileProblem,
+from fbc2_io.errors import NOT_FOUND, NOT_REGULAR, UnusableFile
+from fbc2_io.files import (
     atomic_write_bytes,
     atomic_write_json,
+    atomic_write_text,
     make_dirs,
     path_problem,
     read_bytes,
+    read_json,
     read_text,
     resolve_inside,
-    save_image,
 )
 
 
@@ -48,7 +50,7 @@ def random_text(rng: random.Random) -> str:
 
 
 def test_random_strings_never_raise_anything_but_file_problem(tmp_path):
-    """Property: for any string, every reading function returns or raises FileProblem, and nothing is
+    """Property: for any string, every reading function returns or raises UnusableFile, and nothing is
     read from outside the root."""
     rng = random.Random(1234)
     root = tmp_path / "root"
@@ -62,20 +64,20 @@ def test_random_strings_never_raise_anything_but_file_problem(tmp_path):
         problem = path_problem(text)
         try:
             data = read_bytes(root / text if problem is None else text, root=root)
-        except FileProblem as e:
+        except UnusableFile as e:
             assert str(e)
         else:
             assert data == b"inside"
         try:
             path = resolve_inside(root, text)
-        except FileProblem:
+        except UnusableFile:
             continue
         assert path == root.resolve() or root.resolve() in path.parents
 
 
 def test_random_bytes_names_round_trip_or_refuse(tmp_path):
     """Property: a name built from random bytes (decoded with surrogateescape, as os.listdir would give
-    it) is either written and read back intact inside the root, or refused with a FileProblem."""
+    it) is either written and read back intact inside the root, or refused with a UnusableFile."""
     rng = random.Random(99)
     for _ in range(300):
         raw = bytes(rng.randrange(1, 256) for _ in range(rng.randrange(1, 300)))
@@ -84,7 +86,7 @@ def test_random_bytes_names_round_trip_or_refuse(tmp_path):
             continue
         try:
             atomic_write_bytes(tmp_path / name, raw, root=tmp_path)
-        except FileProblem:
+        except UnusableFile:
             continue
         assert read_bytes(tmp_path / name, root=tmp_path) == raw
 
@@ -98,9 +100,9 @@ def test_read_refuses_links_and_dotdot_out_of_the_root(tmp_path):
     (root / "images" / "ok").write_bytes(b"ok")
     os.symlink(root / "images" / "ok", root / "inner_link")
     for bad in ("images/link", "up/secret", "../secret", "/etc/hostname", "images/../../secret"):
-        with pytest.raises(FileProblem, match="leaves its folder"):
+        with pytest.raises(UnusableFile, match="leaves its folder"):
             resolve_inside(root, bad)
-    with pytest.raises(FileProblem, match="leaves its folder"):
+    with pytest.raises(UnusableFile, match="leaves its folder"):
         read_bytes(root / "images" / "link", root=root)
     assert read_bytes(resolve_inside(root, "inner_link"), root=root) == b"ok"  # a link that stays inside is fine
 
@@ -114,15 +116,14 @@ def test_read_refuses_fifo_directory_device_and_missing_without_blocking(tmp_pat
         for name, path in (("fifo", fifo), ("dir", tmp_path), ("device", "/dev/zero"), ("missing", tmp_path / "no")):
             try:
                 read_bytes(path)
-            except FileProblem as e:
-                outcomes[name] = str(e)
+            except UnusableFile as e:
+                outcomes[name] = e.reason
 
     worker = threading.Thread(target=attempt, daemon=True)
     worker.start()
     worker.join(timeout=20)
     assert not worker.is_alive(), "reading a FIFO blocked"
-    assert outcomes == {"fifo": "not a regular file", "dir": "not a regular file", "device": "not a regular file",
-                        "missing": "missing"}
+    assert outcomes == {"fifo": NOT_REGULAR, "dir": NOT_REGULAR, "device": NOT_REGULAR, "missing": NOT_FOUND}
 
 
 def test_read_size_limit_and_text(tmp_path):
@@ -130,10 +131,10 @@ def test_read_size_limit_and_text(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + "привет".encode())
     assert read_text(path) == "привет"
     assert read_bytes(path, max_bytes=100) == path.read_bytes()
-    with pytest.raises(FileProblem, match="bigger than 4 bytes"):
+    with pytest.raises(UnusableFile, match="bigger than 4 bytes"):
         read_bytes(path, max_bytes=4)
     path.write_bytes(b"\xff\xfe")
-    with pytest.raises(FileProblem, match="not UTF-8"):
+    with pytest.raises(UnusableFile, match="not UTF-8"):
         read_text(path)
 
 
@@ -145,7 +146,7 @@ def test_unreadable_file_is_a_problem(tmp_path, monkeypatch):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(os, "open", denied)  # chmod 0 is no obstacle when the tests run as root
-    with pytest.raises(FileProblem, match="unreadable \\(Permission denied\\)"):
+    with pytest.raises(UnusableFile, match="unreadable \\(Permission denied\\)"):
         read_bytes(path)
 
 
@@ -166,19 +167,19 @@ def test_atomic_write_refuses_a_symlinked_folder_inside_the_root(tmp_path):
     out.mkdir()
     elsewhere.mkdir()
     os.symlink(elsewhere, out / "images")
-    with pytest.raises(FileProblem, match="symlink"):
+    with pytest.raises(UnusableFile, match="symlink"):
         atomic_write_bytes(out / "images" / "a.jpg", b"x", root=out)
-    with pytest.raises(FileProblem, match="symlink"):
+    with pytest.raises(UnusableFile, match="symlink"):
         make_dirs(out / "images" / "deeper", root=out)
     assert list(elsewhere.iterdir()) == []
-    with pytest.raises(FileProblem, match="not inside"):
+    with pytest.raises(UnusableFile, match="not inside"):
         make_dirs(tmp_path / "other", root=out)
 
 
 def test_atomic_write_onto_a_directory_is_a_problem_and_leaves_no_temp_file(tmp_path):
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "x").write_text("x")
-    with pytest.raises(FileProblem, match="cannot write"):
+    with pytest.raises(UnusableFile, match="cannot be written"):
         atomic_write_bytes(tmp_path / "d", b"data", root=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
 
@@ -199,7 +200,74 @@ def test_json_with_lone_surrogates_round_trips(tmp_path):
         assert json.loads(raw) == obj
 
 
-def test_save_image_writes_a_readable_image(tmp_path):
-    save_image(Image.new("RGB", (8, 8), (255, 0, 0)), tmp_path / "images" / "x.jpg", root=tmp_path, quality=95)
-    with Image.open(tmp_path / "images" / "x.jpg") as img:
-        assert img.format == "JPEG" and img.size == (8, 8)
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077, 0o000])
+def test_written_files_and_folders_get_the_modes_the_umask_allows(tmp_path, umask):
+    """0666 & ~umask for files, 0777 & ~umask for folders, as open() and mkdir() give them (a
+    container run as root must leave output the host user can read)."""
+    old = os.umask(umask)
+    try:
+        atomic_write_bytes(tmp_path / "out" / "images" / "a.jpg", b"x", root=tmp_path / "out")
+        atomic_write_json(tmp_path / "out" / "p.json", {}, root=tmp_path / "out")
+        atomic_write_text(tmp_path / "out" / "r.md", "# r")
+    finally:
+        os.umask(old)
+    for name in ("images/a.jpg", "p.json", "r.md"):
+        assert stat.S_IMODE(os.stat(tmp_path / "out" / name).st_mode) == 0o666 & ~umask, name
+    for name in ("", "images"):
+        assert stat.S_IMODE(os.stat(tmp_path / "out" / name).st_mode) == 0o777 & ~umask, name
+
+
+def test_a_full_disk_is_an_unusable_file_with_its_errno_and_leaves_nothing(tmp_path, monkeypatch):
+    (tmp_path / "p.json").write_text("old")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(UnusableFile) as caught:
+        atomic_write_json(tmp_path / "p.json", {"a": 1}, root=tmp_path)
+    assert caught.value.errno == errno.ENOSPC
+    assert str(caught.value) == f"output file {tmp_path / 'p.json'}: cannot be written (No space left on device)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json"] and (tmp_path / "p.json").read_text() == "old"
+
+
+def test_atomic_write_text_refuses_a_lone_surrogate_and_writes_utf8(tmp_path):
+    atomic_write_text(tmp_path / "r.md", "ёж ✓")
+    assert (tmp_path / "r.md").read_bytes() == "ёж ✓".encode()
+    with pytest.raises(UnusableFile, match="lone surrogate at character 1"):
+        atomic_write_text(tmp_path / "s.md", "a\udc80")
+    assert not (tmp_path / "s.md").exists()
+
+
+@pytest.mark.parametrize("content,reason", [
+    (b"{", "not valid JSON (line 1, column 2: Expecting property name enclosed in double quotes)"),
+    (b"\xff\xfe{}", "not UTF-8 text (byte 0)"),
+    (b"[" * 100_000 + b"]" * 100_000, "not usable JSON (nested too deeply)"),
+    (b"1" * 5000, "not usable JSON (Exceeds the limit (4300 digits) for integer string conversion: value has "
+                  "5000 digits; use sys.set_int_max_str_digits() t)"),  # the reason is cut at 120 characters
+])
+def test_read_json_gives_one_line_for_each_problem(tmp_path, content, reason):
+    path = tmp_path / "input.json"
+    path.write_bytes(content)
+    with pytest.raises(UnusableFile) as caught:
+        read_json(path, "input file")
+    assert str(caught.value) == f"input file {path}: {reason}" and "\n" not in str(caught.value)
+
+
+def test_read_json_reads_a_bom_file_and_refuses_missing_and_oversized(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "\ud800"}).encode())
+    assert read_json(path, "predictions file") == {"id": "\ud800"}
+    with pytest.raises(UnusableFile, match="bigger than 3 bytes"):
+        read_json(path, "predictions file", max_bytes=3)
+    with pytest.raises(UnusableFile) as caught:
+        read_json(tmp_path / "none.json", "predictions file")
+    assert caught.value.reason == NOT_FOUND and caught.value.what == "predictions file"
+
+
+def test_messages_show_hostile_paths_on_one_printable_line(tmp_path):
+    with pytest.raises(UnusableFile) as caught:
+        read_bytes(tmp_path / "a\nb\udc80\u202e.jpg", what="image")
+    message = str(caught.value)
+    assert "\n" not in message and "\u202e" not in message and "\\udc80" in message
+    message.encode("utf-8")  # printable: no lone surrogate left
