@@ -357,7 +357,7 @@ print("\n".join(shlex.split(json.load(open(sys.argv[1], encoding="utf-8"))["entr
 }
 validate() {
   PYTHONPATH="$ROOT:$ROOT/scripts" "$HOST_PYTHON" - "$OUT" "$HOST_OUT" "$INPUT" "$LOGS/run.stderr" \
-    > "$(log)" 2>&1 <<'PYEOF' || { cat "$(log)" >&2; fail "the container's output is not right"; }
+    > "$(log)" 2>&1 <<'PYEOF' || fail "the container's output is not right"
 import csv
 import sys
 from pathlib import Path
@@ -371,19 +371,16 @@ problems = check_submission.Problems()
 ids = check_submission.read_input_ids(input_dir)
 counts = check_submission.validate_output(out, ids, problems)
 
-emissions = out / "emission.csv"
-if not emissions.is_file():
-    problems.add("no output/emission.csv (eco2AI)")
-else:
-    with emissions.open(newline="", encoding="utf-8") as f:
+check_submission.check_emissions(out, problems)
+rows = []
+if (out / "emission.csv").is_file():
+    with (out / "emission.csv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    if not rows or "CO2_emissions(kg)" not in rows[0]:
-        problems.add("output/emission.csv has no CO2_emissions(kg) row")
-    else:
+    for row in rows:
         try:
-            float(rows[-1]["CO2_emissions(kg)"])
+            float(row.get("CO2_emissions(kg)") or "")
         except ValueError:
-            problems.add(f"output/emission.csv: CO2_emissions(kg) is {rows[-1]['CO2_emissions(kg)']!r}")
+            problems.add(f"output/emission.csv: CO2_emissions(kg) is {row.get('CO2_emissions(kg)')!r}, not a number")
 
 text = stderr.read_text(encoding="utf-8", errors="replace")
 if "Traceback" in text:
