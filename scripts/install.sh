@@ -35,6 +35,12 @@ for arg in "$@"; do
 done
 say() { echo "install.sh: $*"; }
 
+# eco2AI measures the CPU with `top -b -n1 -p PID`; without it every measurement fails and run.py
+# writes no output/emission.csv. The Dockerfile installs procps before this script runs.
+if [ "$RUNTIME" = 1 ] && ! command -v top >/dev/null 2>&1; then
+  echo "install.sh: warning: no 'top' on this machine (apt-get install procps): eco2AI cannot measure the CPU and run.py will write no output/emission.csv" >&2
+fi
+
 # The one system package: a font with Cyrillic glyphs for the synthetic text images (data generator,
 # tests). run.py needs none.
 if [ "$RUNTIME" = 0 ] && [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
