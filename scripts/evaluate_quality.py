@@ -176,13 +176,32 @@ def cell(values: list[float] | None) -> str:
 
 # --- systems ------------------------------------------------------------------------------------
 
-def run_pipeline(weights: Path, data: TestSet, output: Path, extra: list[str]) -> Path:
-    """run.py on the set; an earlier complete or partial run in ``output`` is resumed, not redone."""
+def _run(weights: Path, input_json: Path, output: Path, extra: list[str]) -> dict:
+    """run.py once; an earlier complete or partial run in ``output`` is resumed, not redone."""
     resume = "--resume" if (output / "predictions.json").is_file() else "--overwrite"
-    command = [sys.executable, str(ROOT / "run.py"), "--input", str(data.folder / "input.json"), "--output",
-               str(output), "--weights", str(weights), "--no-eco2ai", "--no-progress", resume, *extra]
+    command = [sys.executable, str(ROOT / "run.py"), "--input", str(input_json), "--output", str(output),
+               "--weights", str(weights), "--no-eco2ai", "--no-progress", resume, *extra]
     subprocess.run(command, check=True)
-    return output
+    return json.loads((output / "predictions.json").read_text(encoding="utf-8"))
+
+
+def run_pipeline(weights: Path, data: TestSet, output: Path, extra: list[str]) -> dict:
+    """The system's predictions, from two run.py calls: every answer with ``--no-images`` (answers
+    are conditioned on an all-zero image block by default, so images made for the text-only samples
+    of TextQA and MathQA would change nothing scored here), then the ImageGeneration images alone.
+    Image paths are made relative to ``output``."""
+    answers = _run(weights, data.folder / "input.json", output / "answers", ["--no-images", *extra])
+    generation = {i: data.inputs[i] for i in data.ids["ImageGeneration"]}
+    subset = output / "generation_input" / "input.json"
+    subset.parent.mkdir(parents=True, exist_ok=True)
+    subset.write_text(json.dumps(generation, ensure_ascii=False), encoding="utf-8")
+    images = _run(weights, subset, output / "images", extra)
+    predictions = {i: [item for item in items if item.get("type") == "text"] for i, items in answers.items()}
+    for i in generation:
+        path = first_content(images.get(i), "image")
+        if path:
+            predictions[i] = predictions.get(i, []) + [{"type": "image", "content": f"images/{path}"}]
+    return predictions
 
 
 def random_weights_like(source: Path, out: Path, seed: int) -> Path:
@@ -385,14 +404,14 @@ def main(argv=None) -> None:
 
     rows = []
     for name, weights in systems:
-        out = run_pipeline(weights, data, work / name, args.run_arg)
-        rows.append((name, score_predictions(json.loads((out / "predictions.json").read_text("utf-8")), out, data)))
+        predictions = run_pipeline(weights, data, work / name, args.run_arg)
+        rows.append((name, score_predictions(predictions, work / name, data)))
     for source in args.random_like:
         for seed in args.random_seeds:
             weights = random_weights_like(source, work / f"random_{source.name}_{seed}_weights", seed)
-            out = run_pipeline(weights, data, work / f"random_{source.name}_{seed}", args.run_arg)
+            out = work / f"random_{source.name}_{seed}"
             rows.append((f"random RUDOLPH like {source.name} (seed {seed})",
-                         score_predictions(json.loads((out / "predictions.json").read_text("utf-8")), out, data)))
+                         score_predictions(run_pipeline(weights, data, out, args.run_arg), out, data)))
     chosen = {}
     if args.best_constant:
         out = work / "best_constant"
