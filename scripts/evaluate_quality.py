@@ -317,6 +317,35 @@ def ceiling_predictions(data: TestSet, vqgan_dir: Path, folder: Path) -> tuple[d
     return gold, recon
 
 
+# the demo's training data (weights/demo/REPRODUCE.md: train split, seed 1, PER_TASK=1000 and these)
+DEMO_TRAIN_COUNTS = {"TextQA": 2000, "MathQA": 2000, "ImageCaptioning": 1000, "VisualQA": 1000, "TRitW": 5000}
+
+
+def training_targets(task: str, n: int) -> set[str]:
+    """Lower-cased canonical answers of the first ``n`` samples of the train split (seed 1)."""
+    from synthetic_fbc2 import generate_samples
+    from synthetic_fbc2.scenes import caption_with_positions
+    from synthetic_fbc2.synthetic import split_keys
+
+    seed = SPLITS["train"].seed
+    if task == "ImageCaptioning":  # the caption is a function of the scene, which is the key
+        return {caption_with_positions(parse_scene_text(key)) for key in split_keys(task, n, seed, "train")}
+    if task == "TRitW":  # the key is the text and its style
+        return {key.split("|")[0].lower() for key in split_keys(task, n, seed, "train")}
+    return {s.answers[0].lower() for s in generate_samples(task, n, seed, split="train")}
+
+
+def train_overlap(data: TestSet) -> str:
+    """How many of the set's canonical answers the demo saw, word for word, as training targets."""
+    parts = []
+    for task, n in DEMO_TRAIN_COUNTS.items():
+        targets = training_targets(task, n)
+        seen = sum(data.golds(i)[0].lower() in targets for i in data.ids[task])
+        parts.append(f"{task} {seen} of {len(data.ids[task])}")
+    return ("Canonical answers of this set that are word for word a training target of the demo "
+            "(train split, seed 1, its per-task counts): " + ", ".join(parts) + ".")
+
+
 # --- output -------------------------------------------------------------------------------------
 
 def markdown_table(rows: list[tuple[str, dict]], tasks=OPEN_TASKS_ORDER) -> str:
@@ -376,6 +405,8 @@ def main(argv=None) -> None:
     p.add_argument("--constant", action="append", default=[], metavar="TEXT", help="a system answering TEXT everywhere")
     p.add_argument("--ceiling", type=Path, default=None, metavar="DIR",
                    help="add ImageGeneration rows for the gold images and their reconstructions by DIR's VQGAN")
+    p.add_argument("--train-overlap", action="store_true",
+                   help="also count the set's answers that are training targets of the demo's data")
     p.add_argument("--compare", default=None, metavar="NAME", help="system compared with the best constant")
     p.add_argument("--work", type=Path, default=None, help="folder for outputs (default: a temporary one); "
                    "a run already there is resumed, not redone")
@@ -442,6 +473,8 @@ def main(argv=None) -> None:
         if compare not in by_name:
             p.error(f"--compare {compare!r}: no such system")
         parts += [paired_verdicts((compare, by_name[compare]), ("best constant", by_name["best constant"])), ""]
+    if args.train_overlap:
+        parts += [train_overlap(data), ""]
     text = "\n".join(parts)
     print(text)
     if args.out:

@@ -81,6 +81,32 @@ def iter_samples(task: str, n: int, seed: int, split: str | None = None) -> Iter
         yield sample
 
 
+def split_keys(task: str, n: int, seed: int, split: str) -> list[str]:
+    """The content keys of ``generate_samples(task, n, seed, split)``, in order, without drawing a
+    sample: a generator draws its content and asks ``accept`` before anything else, so refusing
+    every candidate yields each candidate's key at the cost of its text alone."""
+    spec, buckets = task_spec(task), SPLITS[split].buckets
+    keys: list[str] = []
+    seen: set[str] = set()
+    asked: list[str] = []
+
+    def refuse(key: str) -> bool:
+        asked.append(key)
+        return False
+
+    j = 0
+    while len(keys) < n:
+        if j > MAX_TRIES_PER_SAMPLE * (n + 10):
+            raise RuntimeError(f"{task}: could not find {n} distinct samples for split {split!r}")
+        asked.clear()
+        spec.make(random.Random(f"fbc2:{task}:{seed}:{j}"), spec.layouts[len(keys) % len(spec.layouts)], refuse)
+        j += 1
+        if content_bucket(asked[0]) in buckets and asked[0] not in seen:
+            seen.add(asked[0])
+            keys.append(asked[0])
+    return keys
+
+
 def generate_samples(task: str, n: int, seed: int, split: str | None = None) -> list[SyntheticSample]:
     """``n`` samples of ``task`` (an FBC2 open task name). With ``split`` only contents of that
     split's buckets are kept and repeated contents are dropped; without, every candidate is kept.

@@ -81,3 +81,10 @@ def test_same_seed_different_split_is_still_disjoint():
     train = {s.meta["key"] for s in generate_samples("TextQA", 40, seed=11, split="train")}
     held = {s.meta["key"] for s in generate_samples("TextQA", 40, seed=11, split="heldout")}
     assert train and held and not train & held
+
+
+@pytest.mark.parametrize("task", ["TextQA", "ImageCaptioning", "TRitW"])
+def test_split_keys_are_the_keys_of_the_samples(task):
+    from synthetic_fbc2.synthetic import split_keys
+
+    assert split_keys(task, 25, 3, "train") == [s.meta["key"] for s in generate_samples(task, 25, 3, split="train")]
