@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 from solution.answer_options import LETTERS, format_options, gold_forms
 
@@ -124,3 +125,29 @@ def vqa_with_options(golds: list[str], pool: list[str], rng: random.Random,
     k = min(len(pool), rng.choice([2, 3, 4]))
     options, letter = _options(rng, golds[0], pool, max(k, 2))
     return format_options(options, prefix), list(dict.fromkeys(gold_forms(letter, golds[0]) + golds[1:]))
+
+
+# --- reading a caption back ----------------------------------------------------------------------
+
+def _alternatives(words) -> str:
+    return "|".join(sorted(map(re.escape, words), key=len, reverse=True))
+
+
+_MENTION = re.compile(
+    rf"(?:({_alternatives(SIZES)})\s+)?({_alternatives(COLOURS)})\s+({_alternatives(SHAPES)})"
+    rf"(?:\s+({_alternatives(name for names in POSITION_ALIASES.values() for name in names)}))?")
+_BACKGROUND = {phrase.split()[1]: name for name, (_, phrase) in BACKGROUNDS.items()}  # "белом" -> "белый"
+_BACKGROUND_PHRASE = re.compile(rf"на\s+({_alternatives(_BACKGROUND)})\s+фоне")
+_POSITION_BY_ALIAS = {alias: name for name, aliases in POSITION_ALIASES.items() for alias in aliases}
+
+
+def parse_scene_text(text: str) -> Scene:
+    """The scene a caption or generation prompt states: every "[size] colour shape [position]" it
+    mentions, in order, and "на ... фоне". What the text leaves out is None (size, position,
+    background); words outside the vocabulary are skipped, so any text parses (to no shapes)."""
+    text = text.lower().replace("ё", "е")
+    shapes = tuple(Shape(shape=m.group(3), colour=m.group(2), size=m.group(1),
+                         position=_POSITION_BY_ALIAS.get(m.group(4)))
+                   for m in _MENTION.finditer(text))
+    background = _BACKGROUND_PHRASE.search(text)
+    return Scene(background=_BACKGROUND[background.group(1)] if background else None, shapes=shapes)
