@@ -26,6 +26,7 @@ def _script_main(relative: str) -> Callable[[list[str] | None], int | None]:
                                 "the checkout installed with pip install -e .")
     spec = importlib.util.spec_from_file_location(f"fbc2_script_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     sys.path.insert(0, str(CHECKOUT))
     spec.loader.exec_module(module)
     return module.main
