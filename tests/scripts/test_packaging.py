@@ -3,10 +3,10 @@
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from fbc2_tools import console
 from fbc2_tools.deps import missing_dependency_message
