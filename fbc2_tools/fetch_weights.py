@@ -196,7 +196,12 @@ def fetch_model(name: str, out: Path, cache_dir: str | None, load: bool) -> str:
     (out / "config.json").write_text(json.dumps({"name": name}) + "\n", encoding="utf-8")
     write_sources(out, records, {"model": name})
     try:
-        resolve_weights(out)
+        paths = resolve_weights(out)
+        shadowing = [p.name for p, fetched in ((paths.rudolph, RUDOLPH_MODELS[name]), (paths.vqgan, VQGAN))
+                     if p.name != fetched.target]
+        if shadowing:
+            raise FetchError(f"{out} also holds {', '.join(shadowing)}, which run.py would read instead of the "
+                             "fetched files: remove it or choose another --out")
         if load:
             load_weights(out, device="cpu")
     except (WeightsError, ValueError, FileNotFoundError) as error:

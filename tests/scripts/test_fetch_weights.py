@@ -188,3 +188,15 @@ def test_the_script_runs_offline_and_quietly(tmp_path):
                                         f"fetch_weights: error: sberbank-ai/RUDOLPH-1.3B/pytorch_model.bin is not in "
                                         f"the Hugging Face cache ({tmp_path / 'empty'}) and HF_HUB_OFFLINE is set: "
                                         "connect to the network once, or copy a cache that holds it"]
+
+
+def test_a_folder_whose_other_checkpoint_would_shadow_the_fetched_one_is_refused(offline, tiny_weights, tmp_path,
+                                                                                 capsys):
+    model_cache(offline, tiny_weights)
+    out = tmp_path / "w"
+    out.mkdir()
+    (out / "rudolph.safetensors").write_bytes((tiny_weights / "rudolph.safetensors").read_bytes())
+    assert fw.main(["--model", "2.7B-FBC2", "--out", str(out), "--cache-dir", str(offline)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"fetch_weights: error: {out} also holds rudolph.safetensors, which run.py would read instead of the fetched "
+        "files: remove it or choose another --out")
