@@ -80,15 +80,20 @@ def main(argv=None) -> int:
                    help=f"estimate the wall time for this many samples of the input set's mix (default {DEFAULT_ESTIMATE})")
     p.add_argument("--budget", type=float, default=run.DEFAULT_BUDGET,
                    help=f"seconds available, for 'samples that fit' (default {run.DEFAULT_BUDGET}, run.py's time budget)")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="hide run.py's progress (default: shown on stderr, a plain line every 30 s in a log)")
     args = p.parse_args(own)
     if args.estimate_samples < 1:
         p.error("--estimate-samples must be at least 1")
 
     with tempfile.TemporaryDirectory(prefix="fbc2-bench-") as out:
         run_argv = ["--input", str(args.input), "--output", out, "--device", args.device,
-                    "--batch-size", str(args.batch_size), "--no-progress", "--no-eco2ai", "--overwrite", "--fail-on-error"]
+                    "--batch-size", str(args.batch_size), "--no-eco2ai", "--overwrite", "--fail-on-error"]
+        if not args.progress:
+            run_argv.append("--no-progress")
         if args.weights:
             run_argv += ["--weights", str(args.weights)]
+        print(f"bench_run: running run.py on {args.input} (its progress follows on stderr)", file=sys.stderr, flush=True)
         code, stats, n_input, wall = run_and_capture(run_argv + extra)
         answered = sum(1 for items in json.loads((Path(out) / "predictions.json").read_text(encoding="utf-8")).values()
                        if any(i["type"] == "text" and i["content"] for i in items))

@@ -20,11 +20,14 @@ import json
 import sys
 from pathlib import Path
 
-import torch
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from fbc2_io.console import make_console_safe  # noqa: E402
+from fbc2_tools.quiet import quiet_output, silence_library_warnings, verbose_requested  # noqa: E402
+
+silence_library_warnings(verbose_requested())  # before torch is imported (its pynvml FutureWarning)
+import torch  # noqa: E402
+
 from solution.rudolph import CONFIGS, DTYPES, build_model, get_config  # noqa: E402
 from solution.rudolph.tokenizer import SPECIAL_TOKENS, train_bpe  # noqa: E402
 from solution.vqgan import build_vqgan, get_vqgan_config  # noqa: E402
@@ -77,6 +80,7 @@ def main(argv=None) -> None:
     p.add_argument("--dtype", choices=sorted(DTYPES), default="fp32", help="dtype of the written weights (default fp32)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace the files of an --out that is not empty")
+    p.add_argument("--verbose", action="store_true", help="show library warnings and youtokentome's own output")
     args = p.parse_args(argv)
     if args.out.exists() and not args.out.is_dir():
         raise SystemExit(f"init_weights: --out {args.out} is a file, not a folder")
@@ -106,7 +110,8 @@ def main(argv=None) -> None:
         bpe_path = args.out / "bpe.model"
         print(f"training BPE ({bpe_vocab} tokens) on {len(texts)} texts from {args.texts}")
         try:
-            train_bpe(texts, bpe_path, bpe_vocab)
+            with quiet_output(args.verbose):  # youtokentome prints its parameters and steps (C++ stderr)
+                train_bpe(texts, bpe_path, bpe_vocab)
         except Exception as e:  # youtokentome raises plain ValueError/RuntimeError with its own words
             raise SystemExit(f"init_weights: BPE training failed ({e}); try a smaller --bpe-vocab or more texts") from None
 

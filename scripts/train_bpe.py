@@ -20,6 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fbc2_io.console import make_console_safe  # noqa: E402
+from fbc2_tools.quiet import quiet_output, silence_library_warnings, verbose_requested  # noqa: E402
+
+silence_library_warnings(verbose_requested())  # before torch is imported (its pynvml FutureWarning)
 from solution.rudolph.tokenizer import SPECIAL_TOKENS, Tokenizer, train_bpe  # noqa: E402
 from synthetic_fbc2 import generate_split, read_training_folders  # noqa: E402
 
@@ -41,6 +44,7 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=None, help="generator seed (default: the train split's)")
     p.add_argument("--train-dir", type=Path, action="append", default=[], help="FBC2 training folders; repeatable")
     p.add_argument("--stage", default="train")
+    p.add_argument("--verbose", action="store_true", help="show library warnings and youtokentome's own output")
     args = p.parse_args(argv)
 
     samples = generate_split("train", args.per_task, seed=args.seed) if args.per_task > 0 else []
@@ -49,7 +53,8 @@ def main(argv=None) -> int:
     texts = sample_texts(samples)
     if not texts:
         p.error("no texts: give --per-task > 0 or --train-dir")
-    train_bpe(texts, args.out, args.vocab_size)
+    with quiet_output(args.verbose):  # youtokentome prints its parameters and steps (C++ stderr)
+        train_bpe(texts, args.out, args.vocab_size)
     tokenizer = Tokenizer(args.out)
     summary = {"out": str(args.out), "texts": len(texts), "bpe_vocab": tokenizer.bpe_vocab_size,
                "min_rudolph_vocab_size": tokenizer.bpe_vocab_size + len(SPECIAL_TOKENS)}

@@ -14,6 +14,11 @@ from .freezing import FREEZE_GROUPS
 from .loss import LOSS_LAYOUTS
 from .tasks import TASK_TRAINING
 
+# The learning rate when fine-tuning trained weights (--weights) without --lr: the GPU configs' rate.
+# The CPU config's 3e-4 is a from-scratch rate (the demo recipe); fine-tuning the demo with it made
+# the model worse.
+FINE_TUNE_LR = 2e-5
+
 USAGE = """\
 Fine-tune (or train from scratch) RUDOLPH on FBC2-format data with DeepSpeed, tracked by eco2AI.
 
@@ -64,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="DeepSpeed JSON (default: training/configs/deepspeed/cpu_fp32.json on CPU, gpu_bf16.json on GPU)")
     run.add_argument("--micro-batch", type=int, help="override train_micro_batch_size_per_gpu")
     run.add_argument("--grad-accum", type=int, help="override gradient_accumulation_steps")
-    run.add_argument("--lr", type=float, help="override the optimizer's (and scheduler's peak) learning rate")
+    run.add_argument("--lr", type=float,
+                     help=f"peak learning rate (default: {FINE_TUNE_LR:g} when fine-tuning --weights, else the "
+                          "DeepSpeed config's: 3e-4 on CPU, 2e-5 on GPU)")
     run.add_argument("--seed", type=int, default=0, help="model init, data order and task-token draws")
     run.add_argument("--save-every", type=int, default=0, help="checkpoint every N steps (and always at the end)")
     run.add_argument("--keep-checkpoints", type=int, default=2, help="DeepSpeed checkpoints to keep (0: all)")
@@ -93,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     eco.add_argument("--project-name", default=DEFAULT_PROJECT)
     eco.add_argument("--eco2ai-cpu-processes", dest="cpu_processes", choices=["current", "all"], default="current",
                      help="CPU load of this process only, or of the whole machine")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress (default: a bar on a terminal, a plain line every 30 s in a log)")
+    p.add_argument("--verbose", action="store_true", help="show library warnings and DeepSpeed's start-up lines")
     return p
 
 
@@ -105,12 +114,20 @@ def options_from_args(args: argparse.Namespace):
         vqgan_config=args.vqgan_config, train_dirs=args.train_dir, stage=args.stage,
         synthetic_per_task=args.synthetic_per_task, synthetic_seed=args.synthetic_seed, tasks=args.tasks,
         code_cache=args.code_cache, epochs=args.epochs, max_steps=args.max_steps,
-        deepspeed_config=args.deepspeed_config, micro_batch=args.micro_batch, grad_accum=args.grad_accum, lr=args.lr,
+        deepspeed_config=args.deepspeed_config, micro_batch=args.micro_batch, grad_accum=args.grad_accum, lr=learning_rate(args),
         seed=args.seed, save_every=args.save_every, keep_checkpoints=args.keep_checkpoints, resume=args.resume,
         device=args.device, threads=args.threads, freeze=args.freeze, freeze_first_layers=args.freeze_first_layers,
         gradient_checkpointing=args.gradient_checkpointing, dropout=args.dropout, loss_layout=args.loss_layout,
         task_weights=dict(args.task_weight), eco2ai=args.eco2ai, final=args.final, country=args.country,
-        region=args.region, project_name=args.project_name, cpu_processes=args.cpu_processes, progress=args.progress)
+        region=args.region, project_name=args.project_name, cpu_processes=args.cpu_processes, progress=args.progress,
+        verbose=args.verbose)
+
+
+def learning_rate(args: argparse.Namespace) -> float | None:
+    """--lr; else the fine-tuning rate for --weights; else None: the DeepSpeed config's own."""
+    if args.lr is not None:
+        return args.lr
+    return FINE_TUNE_LR if args.weights is not None else None
 
 
 # What a run writes under --out (training/trainer.py); --overwrite deletes these, nothing else.

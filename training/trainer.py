@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 
 from fbc2_tasks import OPEN_TASKS
+from fbc2_tools.quiet import progress, quiet_output, silence_deepspeed
 from solution.rudolph import Rudolph, load_state_dict
 from solution.weights import write_weights_dir
 
@@ -93,6 +94,7 @@ class TrainOptions:
     project_name: str = DEFAULT_PROJECT
     cpu_processes: str = "current"
     progress: bool = True
+    verbose: bool = False  # library warnings and DeepSpeed's start-up lines
 
 
 def load_samples(opts: TrainOptions) -> list:
@@ -187,11 +189,8 @@ class Progress:
         self.out = out
         self.is_main = is_main
         self.bar = None
-        if is_main and show_bar:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, initial=start_step, desc="train", unit="step", dynamic_ncols=True,
-                            file=sys.stdout)
+        if is_main and show_bar:  # a tqdm bar on a terminal, a plain line every 30 s in a log file
+            self.bar = progress("train", total, initial=start_step, unit="step", file=sys.stdout)
         self.log = (out / "train_log.jsonl").open("a", encoding="utf-8") if is_main else None
         self.running = RunningLosses()
 
@@ -204,7 +203,7 @@ class Progress:
                                        "lr": lr, "seconds": round(seconds, 3)}) + "\n")
             self.log.flush()
         if self.bar is not None:
-            self.bar.set_postfix(self.running.postfix(loss), refresh=False)
+            self.bar.set_postfix_str(", ".join(f"{k}={v}" for k, v in self.running.postfix(loss).items()))
             self.bar.update(1)
 
     def epoch_done(self, epoch: int, step: int, total: int, loss: float, accuracy: float) -> None:
@@ -242,7 +241,9 @@ class Trainer:
         self.ckpt_dir = self.out / "checkpoints"
         if opts.threads:
             torch.set_num_threads(opts.threads)
-        self.dist = init_distributed(opts.device)
+        silence_deepspeed(opts.verbose)
+        with quiet_output(opts.verbose):  # DeepSpeed prints its op builds and accelerator choice
+            self.dist = init_distributed(opts.device)
         if self.dist.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
         barrier()
@@ -290,11 +291,12 @@ class Trainer:
                                                 opts.micro_batch, opts.grad_accum, opts.lr)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.model.to(self.dist.device)
-        if device_type == "cpu":
-            optimizer = build_client_optimizer(client_spec, params)
-            engine, _, _, _ = deepspeed.initialize(model=self.model, optimizer=optimizer, config=ds_config)
-        else:
-            engine, _, _, _ = deepspeed.initialize(model=self.model, model_parameters=params, config=ds_config)
+        with quiet_output(opts.verbose):
+            if device_type == "cpu":
+                optimizer = build_client_optimizer(client_spec, params)
+                engine, _, _, _ = deepspeed.initialize(model=self.model, optimizer=optimizer, config=ds_config)
+            else:
+                engine, _, _, _ = deepspeed.initialize(model=self.model, model_parameters=params, config=ds_config)
         return engine, ds_config
 
     def _save(self, engine, step: int, epoch: int) -> None:

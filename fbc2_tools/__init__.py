@@ -1,0 +1,1 @@
+"""Command-line tools of the kit that are not the submission: weights download, console entry points."""
