@@ -6,7 +6,7 @@ import json
 import pytest
 from helpers.scripts import load_script
 
-from evaluator.scoring import score_files
+from evaluator.scoring.score import score_files
 from synthetic_fbc2 import generate_split, write_test_set
 
 eq = load_script("evaluate_quality")
@@ -44,12 +44,12 @@ def test_text_tasks_equal_the_official_evaluator(small_set, tmp_path):
     predictions = mixed_predictions(data)
     (tmp_path / "predictions.json").write_text(json.dumps(predictions, ensure_ascii=False), encoding="utf-8")
     official = score_files(str(folder / "ground_truth.json"), str(tmp_path / "predictions.json"),
-                           str(folder / "sample_ids.json"), input_path=str(folder / "input.json"))["tasks"]
+                           str(folder / "sample_ids.json"), input_path=str(folder / "input.json")).tasks
     ours = eq.score_predictions(predictions, folder, data)
     for task in TEXT_TASKS:
-        assert sum(ours[task]["values"]) / 3 == pytest.approx(official[task]["score"]), task
+        assert sum(ours[task]["values"]) / 3 == pytest.approx(official[task].score), task
     meteor = ours["ImageCaptioning"]["components"]["meteor (official half)"]
-    assert sum(meteor) / 3 == pytest.approx(official["ImageCaptioning"]["components"]["meteor"])
+    assert sum(meteor) / 3 == pytest.approx(official["ImageCaptioning"].components["meteor"])
 
 
 def test_image_stand_ins(small_set):
