@@ -60,6 +60,8 @@ from .rudolph import (
     score_right_texts,
 )
 from .rudolph.batching import CPU_BATCH
+from .safe_files import FileProblem, make_dirs
+from .weights import Weights
 
 try:
     from .rudolph import row_seed
@@ -68,8 +70,6 @@ except ImportError:  # until solution.rudolph provides it (gpu branch): the same
         """The seed of one sample's stream in one phase: a 63-bit hash of the three."""
         text = f"{run_seed}:{phase}:{sample_id}".encode("utf-8", "surrogatepass")
         return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little") >> 1
-from .safe_files import FileProblem, make_dirs
-from .weights import Weights
 
 VQGAN_CHUNK = 8  # images the VQGAN encodes or decodes at once, whatever the batch size
 
