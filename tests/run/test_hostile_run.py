@@ -222,7 +222,7 @@ def test_sigterm_during_the_slow_imports_leaves_a_file_of_placeholders(tmp_path,
         proc.kill()
         proc.wait()
     assert code == 0, err
-    assert "interrupted (SIGTERM) before the model started: predictions.json holds placeholders" in err
+    assert "interrupted (SIGTERM) before the model started: predictions.json is complete" in err
     assert read_predictions(tmp_path / "out") == {"a": [{"type": "text", "content": ""}],
                                                   "b": [{"type": "text", "content": ""}]}
 
