@@ -74,8 +74,9 @@ class StopRequests:
 
     def raise_from_now(self) -> None:
         self.raising = True
-        if self.pending:
-            raise Interrupted(self.pending)
+        pending, self.pending = self.pending, None
+        if pending:
+            raise Interrupted(pending)
 
     def hold(self) -> None:
         self.raising = False
