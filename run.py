@@ -54,15 +54,18 @@ class StopRequests:
 
     Until the placeholder predictions.json is on disk, and during the final write, a SIGTERM is
     remembered (``held``); from :meth:`raise_from_now` on it raises :class:`Interrupted` at once
-    (a remembered one too); after the final write :meth:`release` restores the default action, so
-    a SIGTERM then (or one remembered during the write) ends the process: never ignored."""
+    (a remembered one too); after the final write :meth:`release` restores the handler found at the
+    start (the default action in a script, never "ignore"), so a SIGTERM then (or one remembered
+    during the write) ends the process."""
 
     def __init__(self):
         self.pending: str | None = None
         self.raising = False
+        self.previous = signal.SIG_DFL
 
     def install(self) -> None:
-        signal.signal(signal.SIGTERM, self._on_signal)
+        previous = signal.signal(signal.SIGTERM, self._on_signal)
+        self.previous = signal.SIG_DFL if previous in (signal.SIG_IGN, None) else previous
 
     def _on_signal(self, signum, frame):
         if self.raising:
@@ -71,15 +74,17 @@ class StopRequests:
 
     def raise_from_now(self) -> None:
         self.raising = True
-        if self.pending:
-            raise Interrupted(self.pending)
+        pending, self.pending = self.pending, None
+        if pending:
+            raise Interrupted(pending)
 
     def hold(self) -> None:
         self.raising = False
 
     def release(self) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        if self.pending:
+        signal.signal(signal.SIGTERM, self.previous)
+        pending, self.pending = self.pending, None
+        if pending:
             signal.raise_signal(signal.SIGTERM)
 
 
@@ -315,10 +320,13 @@ def execute(argv=None) -> RunOutcome:
     stops = StopRequests()
     stops.install()  # before any slow import: a SIGTERM in the first seconds still leaves a complete file
     make_console_safe()
-    args = parse_args(argv)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # library warnings (eco2AI's pandas, torch, ...) are not the run's
-        return _execute(args, started, stops)
+    try:
+        args = parse_args(argv)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # library warnings (eco2AI's pandas, torch, ...) are not the run's
+            return _execute(args, started, stops)
+    finally:
+        stops.release()
 
 
 @dataclass
@@ -359,7 +367,8 @@ def _execute(args: argparse.Namespace, started: float, stops: StopRequests) -> R
         run.samples = parsed.samples[run.rank::run.world]
         store = open_output(run)
     except Interrupted as e:
-        warn(f"interrupted ({e}) before the model started: predictions.json holds placeholders")
+        warn(f"interrupted ({e}) before the model started: predictions.json is complete, with placeholders "
+             "for every sample not answered before")
         return RunOutcome(0, None, len(run.samples), str(e))
     # From here on a complete predictions.json is on disk: a failure is a warning (exit 0) unless
     # --fail-on-error, and every answer made so far is kept.

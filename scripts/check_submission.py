@@ -65,8 +65,9 @@ SUPPORTED_COMPRESSION = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_B
 MAX_EMISSION_BYTES = 16 << 20
 CO2_COLUMN = "CO2_emissions(kg)"
 ECO2AI_OFF = "--no-eco2ai"
-# Commands a run calls that a minimal image may lack, by what calls them (eco2AI: `top -b -n1 -p PID`).
-NEEDED_COMMANDS = {"eco2AI": ("top",)}
+# Commands that eco2AI runs and a minimal image may lack (procps, util-linux), with what their absence does.
+ECO2AI_COMMANDS = {"top": "without it eco2AI fails at every measurement and writes no emission.csv",
+                   "lscpu": "without it eco2AI counts one CPU socket"}
 CLEARED_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONSAFEPATH", "VIRTUAL_ENV")
 
 
@@ -404,17 +405,11 @@ def check_emissions(output: Path, problems: Problems) -> None:
 
 
 def command_notes(command: list[str]) -> list[str]:
-    """What the run calls that the image may lack, and whether this machine has it."""
-    notes = []
-    needed = {"eco2AI": eco2ai_on(command)}
-    for user, commands in NEEDED_COMMANDS.items():
-        if not needed.get(user):
-            continue
-        for name in commands:
-            here = "present here" if shutil.which(name) else "MISSING here too"
-            notes.append(f"note: {user} runs `{name}` every measurement: the image must have it ({here}; "
-                         "minimal images lack it: procps provides it)")
-    return notes
+    """The commands the run needs that the image may lack (eco2AI's), and whether this machine has them."""
+    if not eco2ai_on(command):
+        return []
+    return [f"note: eco2AI runs `{name}` ({'present here' if shutil.which(name) else 'MISSING here too'}): "
+            f"{consequence}; make sure the image has it" for name, consequence in ECO2AI_COMMANDS.items()]
 
 
 # -- all ---------------------------------------------------------------------------------------

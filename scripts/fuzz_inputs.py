@@ -13,7 +13,7 @@ recording every file opened, renamed or removed. Every case must give:
 - nothing opened, written, renamed or removed inside the sandbox outside ``input/`` (reads only) and
   ``output/``; ``outside/`` and ``input/`` unchanged byte for byte;
 - no program started (a PostScript file among the images must never reach Ghostscript; with eco2AI
-  on, only its ``top`` and ``lscpu``);
+  on, only what eco2AI and py-cpuinfo run: ``top``, ``lscpu``, ``file``, ``uname``, a python helper);
 - the output files get the modes the umask allows (0666 & ~umask).
 
 Issue 19's classes are among the random cases: images that are slow to decode (a progressive JPEG
@@ -61,7 +61,7 @@ HOSTILE_TEXTS = ["Что на картинке?", "a) да; b) нет", "; ".joi
 LAUNCHER_ENVIRONMENTS = [{"WORLD_SIZE": "abc"}, {"WORLD_SIZE": "2"}, {"WORLD_SIZE": "2", "RANK": "0"},
                          {"WORLD_SIZE": "3", "RANK": "7", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "1"}]
 LAUNCHER_VARIABLES = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
-ECO2AI_COMMANDS = {"top", "lscpu"}  # what eco2AI itself runs
+ECO2AI_COMMANDS = {"top", "lscpu", "file", "uname", "python"}  # eco2AI and its py-cpuinfo (platform, a helper)
 SLOW_JPEG = b""  # a progressive JPEG with 3000 scans, built once by fuzz()
 UNPARSABLE = ["[" * 5000 + "]" * 5000, '{"a": [{"type": "text", "content": ' + "7" * 6000 + "}]}", '{"a": ',
               "[1, 2]", "\ufeff{}x", "null"]

@@ -222,7 +222,7 @@ def test_sigterm_during_the_slow_imports_leaves_a_file_of_placeholders(tmp_path,
         proc.kill()
         proc.wait()
     assert code == 0, err
-    assert "interrupted (SIGTERM) before the model started: predictions.json holds placeholders" in err
+    assert "interrupted (SIGTERM) before the model started: predictions.json is complete" in err
     assert read_predictions(tmp_path / "out") == {"a": [{"type": "text", "content": ""}],
                                                   "b": [{"type": "text", "content": ""}]}
 
@@ -386,3 +386,25 @@ def test_placeholder_file_of_a_resumed_run_is_not_overwritten(tmp_path, tiny_wei
     first = json.loads((out / "predictions.json").read_text(encoding="utf-8"))
     assert run_module.main(run_args(path, out, tiny_weights, "--resume")) == 0
     assert json.loads((out / "predictions.json").read_text(encoding="utf-8")) == first
+
+
+def test_stop_requests_hold_raise_and_release_a_sigterm_once(run_module):
+    calls = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: calls.append(signum))
+    try:
+        stops = run_module.StopRequests()
+        stops.install()
+        signal.raise_signal(signal.SIGTERM)  # before the placeholder file: remembered
+        with pytest.raises(run_module.Interrupted, match="SIGTERM"):
+            stops.raise_from_now()
+        with pytest.raises(run_module.Interrupted):
+            signal.raise_signal(signal.SIGTERM)  # while the model works: at once
+        stops.hold()
+        signal.raise_signal(signal.SIGTERM)  # during the final write: remembered ...
+        assert calls == []
+        stops.release()  # ... and handed to the handler found at the start, once
+        assert calls == [signal.SIGTERM]
+        stops.release()
+        assert calls == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -229,7 +229,7 @@ def test_no_emission_csv_fails_when_eco2ai_is_on(make_zip, small_input, capfd):
     assert check(archive, small_input) == 1
     out = capfd.readouterr().out
     assert "no output/emission.csv after the run (eco2AI is on in the entrypoint" in out
-    assert "note: eco2AI runs `top` every measurement: the image must have it" in out
+    assert "note: eco2AI runs `top` (" in out and "without it eco2AI fails at every measurement" in out
 
 
 @pytest.mark.parametrize("content, reason", [
@@ -394,3 +394,14 @@ def test_unusable_input_folder_is_one_line(tmp_path, make_zip, capsys, make_inpu
     assert check(fake(make_zip), make_input(tmp_path)) == 2
     err = capsys.readouterr().err
     assert err.startswith("check_submission: error: ") and reason in err and err.count("\n") == 1
+
+
+def test_the_checker_survives_an_ascii_console(tmp_path, small_input):
+    """Issue 19 class 9: a name it cannot encode crashed the tool before its verdict."""
+    archive = tmp_path / "сабмит 😀.zip"
+    archive.write_bytes(b"not a zip")
+    result = subprocess.run([sys.executable, str(Path(check_submission.__file__)), str(archive), "--input",
+                             str(small_input)], capture_output=True, env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert result.returncode == 1, result.stderr
+    out = result.stdout.decode("ascii")
+    assert "check_submission: FAIL" in out and "\\U0001f600.zip is not a ZIP archive" in out
