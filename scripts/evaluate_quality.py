@@ -417,6 +417,8 @@ def main(argv=None) -> None:
 
     if len(set(args.random_seeds)) != len(args.random_seeds):
         p.error(f"--random-seeds {' '.join(map(str, args.random_seeds))}: each seed once")
+    if "--text-only-image" in args.run_arg or "--text-only-image=generated" in args.run_arg:
+        p.error("--run-arg --text-only-image: answers are made without images here (see run_pipeline)")
     if args.readme:
         args.split, args.per_task = "test", max(args.per_task, README_PER_TASK)
         if not (args.system or args.random_like or args.constant):

@@ -2,7 +2,8 @@
 images): which colours, shapes, sizes and positions an image shows, and its background.
 
 It uses only the colour table and geometry (fill ratio of the bounding box: square ~1, circle
-~0.785, triangle ~0.5), never the generator's random choices.
+~0.785, triangle ~0.5), never the generator's random choices. It needs the exact palette at 256
+pixels; generated (VQGAN-decoded, 64-pixel) images are read by ``scene_reader.read_scene``.
 """
 
 from __future__ import annotations
