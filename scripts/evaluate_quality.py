@@ -50,7 +50,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from evaluator.metrics.text import mathqa_exact, textqa_f1, tritw_ned, vqa_meteor  # noqa: E402
-from fbc2_tasks import OPEN_TASK_NAMES, OPEN_TASKS  # noqa: E402
+from fbc2_tasks import OPEN_TASK_NAMES  # noqa: E402
+from fbc2_tasks import OPEN_TASKS as TASK_TABLE  # noqa: E402
 from synthetic_fbc2 import SPLITS  # noqa: E402
 from synthetic_fbc2.drawing import Scene, Shape, draw_scene  # noqa: E402
 from synthetic_fbc2.scene_reader import read_scene, vqgan_reconstructions  # noqa: E402
@@ -63,8 +64,8 @@ from synthetic_fbc2.scene_scores import (  # noqa: E402
 from synthetic_fbc2.scenes import parse_scene_text  # noqa: E402
 from synthetic_fbc2.vocab import COLOURS, POSITIONS, SHAPES, SIGN_PHRASES, SIGN_WORDS  # noqa: E402
 
-OPEN_TASKS_ORDER = OPEN_TASK_NAMES
-TASK_NAME_BY_ID = {task.id: task.name for task in OPEN_TASKS}
+OPEN_TASKS = OPEN_TASK_NAMES
+TASK_NAME_BY_ID = {task.id: task.name for task in TASK_TABLE}
 # the official per-sample metric of each text task (evaluator/tasks.json names them)
 TEXT_METRICS = {"TextQA": ("textqa_f1", textqa_f1), "MathQA": ("mathqa_exact", mathqa_exact),
                 "VisualQA": ("vqa_meteor", vqa_meteor), "TRitW": ("tritw_ned", tritw_ned)}
@@ -84,7 +85,7 @@ class TestSet:
         self.folder = folder
         read = lambda name: json.loads((folder / name).read_text(encoding="utf-8"))  # noqa: E731
         self.inputs, self.truth = read("input.json"), read("ground_truth.json")
-        self.ids = {name: [] for name in OPEN_TASKS_ORDER}
+        self.ids = {name: [] for name in OPEN_TASKS}
         for sample_id, task_id in read("sample_ids.json").items():
             self.ids[TASK_NAME_BY_ID[task_id]].append(sample_id)
 
@@ -153,7 +154,7 @@ def score_predictions(predictions: dict, folder: Path, data: TestSet) -> dict:
     parts = columns(captions)
     report["ImageCaptioning"] = {"metric": HEADLINE["ImageCaptioning"], "values": parts.pop(CAPTION_HEADLINE, []),
                                  "components": parts}
-    return {task: report[task] for task in OPEN_TASKS_ORDER}
+    return {task: report[task] for task in OPEN_TASKS}
 
 
 def mean_se(values: list[float]) -> tuple[float | None, float | None]:
@@ -348,7 +349,7 @@ def train_overlap(data: TestSet) -> str:
 
 # --- output -------------------------------------------------------------------------------------
 
-def markdown_table(rows: list[tuple[str, dict]], tasks=OPEN_TASKS_ORDER) -> str:
+def markdown_table(rows: list[tuple[str, dict]], tasks=OPEN_TASKS) -> str:
     head = "| system | " + " | ".join(tasks) + " |"
     lines = [head, "|" + " --- |" * (len(tasks) + 1),
              "| *metric* | " + " | ".join(f"*{HEADLINE[t]}*" for t in tasks) + " |"]
@@ -370,7 +371,7 @@ def components_table(rows: list[tuple[str, dict]], task: str) -> str:
 def paired_verdicts(system: tuple[str, dict], baseline: tuple[str, dict]) -> str:
     """Per task: system minus baseline, mean ± standard error of the per-sample differences."""
     lines = [f"{system[0]} against {baseline[0]} (paired per-sample differences, mean ± stderr):"]
-    for task in OPEN_TASKS_ORDER:
+    for task in OPEN_TASKS:
         a, b = system[1][task]["values"], baseline[1][task]["values"]
         mean, se = mean_se([x - y for x, y in zip(a, b, strict=True)])
         if mean is None:

@@ -60,7 +60,7 @@ def test_image_stand_ins(small_set):
     assert ours["ImageCaptioning"]["values"][0] == 1.0 == ours["ImageCaptioning"]["values"][2]  # the gold caption
     assert ours["ImageCaptioning"]["values"][1] == 0.0  # "a) да 1" states no shape
     nothing = eq.score_predictions({}, folder, data)
-    for task in eq.OPEN_TASKS_ORDER:
+    for task in eq.OPEN_TASKS:
         assert nothing[task]["values"] == [0.0, 0.0, 0.0], task
     assert set(nothing["ImageGeneration"]["components"]) == {"colour", "shape", "position", "count", "background"}
 
@@ -99,7 +99,7 @@ def test_best_constant_scene_by_hand(tmp_path):
 
 def test_paired_verdicts():
     def report(values):
-        return {task: {"values": values} for task in eq.OPEN_TASKS_ORDER}
+        return {task: {"values": values} for task in eq.OPEN_TASKS}
 
     lines = eq.paired_verdicts(("demo", report([1.0, 1.0, 1.0, 0.0])), ("best constant", report([0.0] * 4)))
     assert "TextQA: +0.750 ± 0.250: beats it by >= 2 stderr" in lines
@@ -137,7 +137,7 @@ def test_constants_end_to_end(tmp_path):
     reports = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert reports["rows"]["constant 'a'"]["TRitW"]["values"] == [0.0, 0.0]  # one letter is no sign word
     assert reports["rows"]["constant 'a'"]["ImageGeneration"]["values"] == [0.0, 0.0]  # no image
-    assert set(reports["constants"]) == set(eq.OPEN_TASKS_ORDER)
+    assert set(reports["constants"]) == set(eq.OPEN_TASKS)
 
 
 def test_repeated_random_seed_is_refused(tmp_path, capsys):
