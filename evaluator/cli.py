@@ -12,15 +12,40 @@ import os
 import sys
 import tempfile
 
-from evaluator.fbc2_files import InputError
+from evaluator.co2 import (
+    draw_plots,
+    epoch_mismatch,
+    power_model_note,
+    read_emissions,
+    read_loss_log,
+    summarise,
+    target_value_co2,
+)
+from evaluator.errors import EvaluatorError, InputError, OutputError
+from evaluator.io.display import clean_text
+from evaluator.io.reference import load_reference
+from evaluator.leaderboard.rank import rank_teams
+from evaluator.metrics.task_metrics import METRIC_OUTPUT
+from evaluator.options import ScoreOptions
+from evaluator.provenance import provenance
+from evaluator.report.board_csv import render_csv
+from evaluator.report.format import fmt, fmt_grams, table
+from evaluator.report.html import (
+    leaderboard_gallery,
+    render_leaderboard_html,
+    render_score_html,
+    score_gallery,
+)
+from evaluator.report.markdown import render_markdown
+from evaluator.report.text import render_board, render_score
+from evaluator.scoring.score import load_submission, score_predictions
+from evaluator.tasks import load_registry, with_hidden_metrics
 
 EXIT_OK, EXIT_STRICT, EXIT_INPUT = 0, 1, 2
 
 
 def warn(message: str) -> None:
     """Warnings go to stderr, one line each, control characters removed."""
-    from evaluator.safe_read import clean_text
-
     print(f"evaluator: warning: {clean_text(message)}", file=sys.stderr)
 
 
@@ -29,7 +54,7 @@ def _write(path: str, text: str) -> None:
     leaves no half-written output."""
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
-        raise InputError(f"cannot write {path}: it is a folder, not a file")
+        raise OutputError(f"cannot write {path}: it is a folder, not a file")
     tmp = None
     try:
         os.makedirs(folder, exist_ok=True)
@@ -39,7 +64,7 @@ def _write(path: str, text: str) -> None:
         os.replace(tmp, path)
         tmp = None
     except OSError as error:
-        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
@@ -50,8 +75,6 @@ def _json(data) -> str:
 
 
 def _registry(args):
-    from evaluator.tasks import load_registry, with_hidden_metrics
-
     registry = load_registry(args.tasks)
     if args.tasks:
         official = {t.name: t.metric for t in load_registry().tasks if t.kind == "open"}
@@ -69,8 +92,6 @@ def _registry(args):
 
 
 def _options(args):
-    from evaluator.context import ScoreOptions
-
     return ScoreOptions(clip_weights=args.clip_weights, inception_weights=args.inception_weights,
                         ruwordnet=args.ruwordnet, device=args.device, extras=not args.no_extras,
                         progress=not args.quiet, allow_id_mismatch=args.allow_id_mismatch)
@@ -157,9 +178,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _co2_of(path: str) -> dict:
     """The score report's CO2 entry: the TargetValue value (checked), its text in grams, the summary."""
-    from evaluator.co2 import power_model_note, read_emissions, summarise, target_value_co2
-    from evaluator.report_text import fmt_grams
-
     summary = summarise(read_emissions(path))
     value, note = target_value_co2(path)
     text = fmt_grams(value) if value is not None else f"none ({note})"
@@ -168,31 +186,23 @@ def _co2_of(path: str) -> dict:
 
 
 def run_score(args) -> int:
-    from evaluator.provenance import provenance
-    from evaluator.report_text import render_score
-    from evaluator.scoring import load_submission, score_predictions
-
     registry = _registry(args)
     reference, predictions = load_submission(args.ground_truth, args.predictions, args.task_ids, args.input, registry)
     predictions_dir = os.path.dirname(os.path.abspath(args.predictions))
-    report = score_predictions(reference, predictions, predictions_dir, registry=registry, options=_options(args))
+    report = score_predictions(reference, predictions, predictions_dir, _options(args))
     if args.emissions:
-        report["co2"] = _co2_of(args.emissions)
-    report["provenance"] = provenance({"ground_truth": args.ground_truth, "predictions": args.predictions,
-                                       "task_ids": args.task_ids, "input": args.input, "tasks": args.tasks,
-                                       "emissions": args.emissions})
+        report.co2 = _co2_of(args.emissions)
+    report.provenance = provenance({"ground_truth": args.ground_truth, "predictions": args.predictions,
+                                    "task_ids": args.task_ids, "input": args.input, "tasks": args.tasks,
+                                    "emissions": args.emissions})
     print(render_score(report))
-    for warning in report["warnings"]:
+    for warning in report.warnings:
         warn(warning)
     if args.json:
-        _write(args.json, _json(report))
+        _write(args.json, _json(report.to_json()))
     if args.html:
-        from evaluator.report_html import add_team, build_gallery, render_score_html
-
-        gallery = build_gallery(reference, registry)
-        add_team(gallery, "prediction", predictions, predictions_dir)
-        _write(args.html, render_score_html(report, gallery))
-    problems = report["problems"]["missing"] + report["problems"]["malformed"]
+        _write(args.html, render_score_html(report, score_gallery(report)))
+    problems = report.problems.missing + report.problems.malformed
     if args.strict and problems:
         print(f"evaluator: --strict: {problems} missing or malformed predictions", file=sys.stderr)
         return EXIT_STRICT
@@ -200,53 +210,33 @@ def run_score(args) -> int:
 
 
 def run_leaderboard(args) -> int:
-    from evaluator.leaderboard import rank_teams, render_csv, render_markdown, render_terminal
-    from evaluator.provenance import provenance
-    from evaluator.scoring import load_reference
-
     registry = _registry(args)
     reference = load_reference(args.ground_truth, args.task_ids, args.input, registry)  # once for every team
-    board = rank_teams(reference, args.directories, registry=registry, options=_options(args), baseline=args.baseline)
-    board["provenance"] = provenance({"ground_truth": args.ground_truth, "task_ids": args.task_ids,
-                                      "input": args.input, "tasks": args.tasks})
-    board["provenance"]["teams"] = [{"team": e["team"], "directory": e["directory"]} for e in board["entries"]]
-    print(render_terminal(board))
-    for entry in board["entries"]:
-        for note in entry["notes"]:
-            warn(f"{entry['team']}: {note}")
-        if entry["warnings"]:
-            warn(f"{entry['team']}: {entry['warnings']} scoring warnings (run `score` on this team for them)")
-    outputs = [(args.csv, render_csv), (args.markdown, render_markdown), (args.json, _json)]
+    board = rank_teams(reference, args.directories, options=_options(args), baseline=args.baseline)
+    board.provenance = provenance({"ground_truth": args.ground_truth, "task_ids": args.task_ids,
+                                   "input": args.input, "tasks": args.tasks})
+    board.provenance["teams"] = [{"team": e.team, "directory": e.directory} for e in board.entries]
+    print(render_board(board))
+    for entry in board.entries:
+        for note in entry.notes:
+            warn(f"{entry.team}: {note}")
+        if entry.report and entry.report.warnings:
+            warn(f"{entry.team}: {len(entry.report.warnings)} scoring warnings (run `score` on this team for them)")
+    outputs = [(args.csv, render_csv), (args.markdown, render_markdown), (args.json, lambda b: _json(b.to_json())),
+               (args.html, lambda b: render_leaderboard_html(b, leaderboard_gallery(b)))]
     failures = []
     for path, render in outputs:
         if path:
             try:
                 _write(path, render(board))
-            except InputError as error:
+            except OutputError as error:
                 failures.append(str(error))
-    if args.html:
-        from evaluator.report_html import leaderboard_gallery, render_leaderboard_html
-
-        try:
-            _write(args.html, render_leaderboard_html(board, leaderboard_gallery(board, reference, registry)))
-        except InputError as error:
-            failures.append(str(error))
     if failures:
-        raise InputError("; ".join(failures))
+        raise OutputError("; ".join(failures))
     return EXIT_OK
 
 
 def run_co2(args) -> int:
-    from evaluator.co2 import (
-        draw_plots,
-        epoch_mismatch,
-        power_model_note,
-        read_emissions,
-        read_loss_log,
-        summarise,
-    )
-    from evaluator.report_text import fmt, fmt_grams
-
     summary = summarise(read_emissions(args.emissions))
     losses = read_loss_log(args.loss_log) if args.loss_log else None
     mismatch = epoch_mismatch(summary, losses)
@@ -282,10 +272,6 @@ def run_co2(args) -> int:
 
 
 def run_tasks(args) -> int:
-    from evaluator.report_text import fmt, table
-    from evaluator.task_metrics import METRIC_OUTPUT
-    from evaluator.tasks import load_registry
-
     registry = load_registry(args.tasks)
     rows = [[t.id, t.name, t.kind, t.output or "-", t.metric or "(not set)", fmt(t.threshold, 2) if t.threshold else "-",
              fmt(t.baseline, 2) if t.baseline is not None else "-", f"1/{registry.open_divisor if t.kind == 'open' else registry.hidden_divisor}"]
@@ -303,6 +289,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except InputError as error:
+    except EvaluatorError as error:
         print(f"evaluator: error: {error}", file=sys.stderr)
         return EXIT_INPUT

@@ -14,7 +14,10 @@ import math
 import os
 import re
 
-from evaluator.fbc2_files import InputError
+from evaluator.errors import InputError
+from evaluator.io.display import shown
+from evaluator.io.files import MAX_EMISSION_BYTES, read_inside, read_regular
+from evaluator.pngplot import bar_plot, line_plot
 
 CO2 = "CO2_emissions(kg)"
 KWH = "power_consumption(kWh)"
@@ -48,14 +51,12 @@ def read_emissions(path: str, *, root: str | None = None) -> list[dict]:
     """Rows of an eco2AI CSV with numeric CO2/kWh/duration and parsed epoch fields added.
 
     With `root`, `path` is relative to that folder and must stay inside it (a team's file)."""
-    from evaluator import safe_read
-
     if root is None:
-        data = safe_read.read_regular(path, safe_read.MAX_EMISSION_BYTES, "emission file")
+        data = read_regular(path, MAX_EMISSION_BYTES, "emission file")
     else:
-        data = safe_read.read_inside(root, path, safe_read.MAX_EMISSION_BYTES, "emission file")
+        data = read_inside(root, path, MAX_EMISSION_BYTES, "emission file")
         path = os.path.join(root, path)
-    where = safe_read.shown(path)
+    where = shown(path)
     try:
         reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
         raw_rows = list(reader)
@@ -137,13 +138,11 @@ def summarise(rows: list[dict]) -> dict:
 
 def read_loss_log(path: str) -> dict[int, float]:
     """A loss log: lines "epoch,loss" (comma, tab or space separated), an optional header line."""
-    from evaluator import safe_read
-
-    data = safe_read.read_regular(path, safe_read.MAX_EMISSION_BYTES, "loss log")
+    data = read_regular(path, MAX_EMISSION_BYTES, "loss log")
     try:
         lines = data.decode("utf-8").splitlines()
     except UnicodeDecodeError as error:
-        raise InputError(f"loss log {safe_read.shown(path)} is not UTF-8 text ({error.reason})") from None
+        raise InputError(f"loss log {shown(path)} is not UTF-8 text ({error.reason})") from None
     losses: dict[int, float] = {}
     for number, line in enumerate(lines, 1):
         parts = [p for p in re.split(r"[,\t ;]+", line.strip()) if p]
@@ -153,21 +152,14 @@ def read_loss_log(path: str) -> dict[int, float]:
         if epoch is None or loss is None or not math.isfinite(epoch) or epoch != int(epoch) or abs(epoch) > 1e9:
             if number == 1:
                 continue  # header
-            raise InputError(f"loss log {safe_read.shown(path)} line {number}: expected 'epoch,loss' with an "
-                             f"integer epoch, found {safe_read.shown(line[:80])!r}")
+            raise InputError(f"loss log {shown(path)} line {number}: expected 'epoch,loss' with an "
+                             f"integer epoch, found {shown(line[:80])!r}")
         losses[int(epoch)] = loss
     return losses
 
 
 _TDP = re.compile(r"TDP:\s*([0-9.]+)")
 POWER_SPREAD = 10.0  # runs whose mean power differs more than this factor are flagged
-
-
-def mean_power_w(row: dict) -> float | None:
-    """A row's mean power in watts: its kWh over its duration."""
-    if not row.get("kwh") or not row.get("duration_s") or row["duration_s"] <= 0:
-        return None
-    return row["kwh"] * 3.6e6 / row["duration_s"]
 
 
 def power_model(rows: list[dict]) -> dict:
@@ -231,8 +223,6 @@ def epoch_mismatch(summary: dict, losses: dict[int, float] | None) -> str | None
 
 def draw_plots(summary: dict, out_dir: str, losses: dict[int, float] | None = None) -> tuple[list[str], list[str]]:
     """Draw co2_per_epoch.png (bars, grams) and loss_vs_co2.png; return (written paths, reasons for skipped plots)."""
-    from evaluator.pngplot import bar_plot, line_plot
-
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise InputError(f"--out-dir {out_dir} is a file, not a folder")
     try:

@@ -1,7 +1,7 @@
 """The FBC2 task registry, kept in a data file (`evaluator/tasks.json` by default).
 
 Each task: id (the value in sample_ids.json), name, kind ("open" or "hidden"), output type
-("text" or "image"), metric (a name from `evaluator.task_metrics.TASK_METRICS`, or null for a
+("text" or "image"), metric (a name from `evaluator.metrics.task_metrics.TASK_METRICS`, or null for a
 hidden slot whose metric is not set yet), threshold (prize threshold or null), baseline score,
 and whether the non-official pycocoevalcap extras are computed for it.
 """
@@ -12,11 +12,16 @@ import json
 import os
 from dataclasses import asdict, dataclass
 
-from evaluator.fbc2_files import InputError
-from evaluator.task_metrics import METRIC_OUTPUT
+from evaluator.errors import InputError
+from evaluator.metrics.task_metrics import METRIC_OUTPUT, TASK_METRICS
 
 DEFAULT_REGISTRY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tasks.json")
 KINDS = ("open", "hidden")
+# The integral score's weights and the nomination's baseline when a registry file does not set them
+# (the packaged tasks.json sets the same values): S = sum(open) / 15 + sum(hidden) / 10.
+OPEN_DIVISOR = 15
+HIDDEN_DIVISOR = 10
+BASELINE_INTEGRAL = 0.24
 
 
 @dataclass(frozen=True)
@@ -34,15 +39,15 @@ class Task:
 @dataclass(frozen=True)
 class Registry:
     tasks: tuple[Task, ...]
-    open_divisor: float = 15
-    hidden_divisor: float = 10
-    baseline_integral: float = 0.24
+    open_divisor: float = OPEN_DIVISOR
+    hidden_divisor: float = HIDDEN_DIVISOR
+    baseline_integral: float = BASELINE_INTEGRAL
 
     def by_id(self) -> dict[int, Task]:
         return {task.id: task for task in self.tasks}
 
     def weight(self, task: Task) -> float:
-        """The task's weight in the integral score: 1/15 for open tasks, 1/10 for hidden ones."""
+        """The task's weight in the integral score: 1/open_divisor for open tasks, 1/hidden_divisor for hidden ones."""
         return 1.0 / (self.open_divisor if task.kind == "open" else self.hidden_divisor)
 
     def to_json(self) -> dict:
@@ -107,9 +112,9 @@ def load_registry(path: str | None = None) -> Registry:
         raise InputError(f"tasks file {where}: task ids and names must be unique")
     return Registry(
         tasks=tasks,
-        open_divisor=raw.get("open_divisor", 15),
-        hidden_divisor=raw.get("hidden_divisor", 10),
-        baseline_integral=raw.get("baseline_integral", 0.24),
+        open_divisor=raw.get("open_divisor", OPEN_DIVISOR),
+        hidden_divisor=raw.get("hidden_divisor", HIDDEN_DIVISOR),
+        baseline_integral=raw.get("baseline_integral", BASELINE_INTEGRAL),
     )
 
 
@@ -127,6 +132,6 @@ def with_hidden_metrics(registry: Registry, assignments: dict[str, str]) -> Regi
             raise InputError(f"{name} is an open task: its official metric {old.metric!r} cannot be changed "
                              "(--hidden-metric sets the metric of a hidden slot, Hidden1..Hidden6)")
         new = Task(old.id, old.name, old.kind, METRIC_OUTPUT[metric], metric, old.threshold, old.baseline,
-                   old.extras or metric in ("vqa_meteor", "captioning_meteor_clip"))
+                   old.extras or TASK_METRICS[metric].extras_by_default)
         tasks[tasks.index(old)] = new
     return Registry(tuple(tasks), registry.open_divisor, registry.hidden_divisor, registry.baseline_integral)

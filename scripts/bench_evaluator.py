@@ -19,6 +19,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from evaluator.options import ScoreOptions  # noqa: E402 (after the repository is on sys.path)
+from evaluator.scoring.score import score_files  # noqa: E402
+
 WORDS = ("кот кошка собака дом машина красный синий большой маленький стол окно дерево река город человек "
          "велосипед лошадь едет сидит стоит бежит три два пять десять на в под около").split()
 
@@ -67,9 +70,6 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from evaluator.context import ScoreOptions
-    from evaluator.scoring import score_files
-
     ground_truth, predictions, task_ids = build(args.samples, args.seed)
     with tempfile.TemporaryDirectory() as folder:
         paths = {}
@@ -80,7 +80,7 @@ def main() -> int:
         start = time.perf_counter()
         report = score_files(paths["gt"], paths["pred"], paths["ids"], options=ScoreOptions(progress=True))
         elapsed = time.perf_counter() - start
-    scores = ", ".join(f"{name} {report['tasks'][name]['score']:.3f} (n={report['tasks'][name]['n']})"
+    scores = ", ".join(f"{name} {report.tasks[name].score:.3f} (n={report.tasks[name].n})"
                        for name in ("TextQA", "MathQA", "VisualQA", "TRitW"))
     print(f"scored {args.samples} text-task samples in {elapsed:.2f} s "
           f"({args.samples / elapsed:.0f} samples/s; includes the lemmatiser start-up and the extras)")

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from evaluator.cli import main as evaluator  # noqa: E402 (after the repository is on sys.path)
+
 HEADER = ("id,project_name,experiment_description,epoch,start_time,duration(s),power_consumption(kWh),"
           "CO2_emissions(kg),CPU_name,GPU_name,OS,region/country,cost\n")
 TEAMS = {"oracle": ("Oracle", 1.0, 0.05), "half": ("Half right", 0.5, 0.02), "guess": ("Guesser", 0.2, 0.004)}
@@ -70,8 +72,6 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="folder for the teams and the reports")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    from evaluator.cli import main as evaluator
-
     sample = ROOT / "sample_input"
     ground_truth = json.loads((sample / "ground_truth.json").read_text(encoding="utf-8"))
     rng = random.Random(args.seed)

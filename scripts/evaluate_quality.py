@@ -25,8 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from evaluator.context import ScoreOptions  # noqa: E402
-from evaluator.scoring import score_files  # noqa: E402
+from evaluator.options import ScoreOptions  # noqa: E402
+from evaluator.scoring.score import score_files  # noqa: E402
 from evaluator.tasks import load_registry  # noqa: E402
 from fbc2_tasks import OPEN_TASK_NAMES  # noqa: E402
 
@@ -74,7 +74,7 @@ def constant_predictions(text: str, heldout: Path, output: Path) -> Path:
 
 def score(predictions: Path, heldout: Path, options: ScoreOptions) -> dict:
     return score_files(str(heldout / "ground_truth.json"), str(predictions), str(heldout / "sample_ids.json"),
-                       input_path=str(heldout / "input.json"), options=options)
+                       input_path=str(heldout / "input.json"), options=options).to_json()
 
 
 def mean_report(reports: list[dict]) -> dict:

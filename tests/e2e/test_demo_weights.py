@@ -106,7 +106,7 @@ def test_cached_generation_equals_full_recompute_on_real_weights(demo, heldout):
 
 
 def test_run_py_default_weights_score_on_heldout(tmp_path, run_module):
-    from evaluator.scoring import score_files
+    from evaluator.scoring.score import score_files
 
     folder = tmp_path / "heldout"
     write_test_set(generate_split("heldout", per_task=10), folder)
@@ -115,6 +115,6 @@ def test_run_py_default_weights_score_on_heldout(tmp_path, run_module):
                             "--no-eco2ai"]) == 0  # no --weights: the bundled demo model
     report = score_files(str(folder / "ground_truth.json"), str(out / "predictions.json"),
                          str(folder / "sample_ids.json"), input_path=str(folder / "input.json"))
-    scores = {task: report["tasks"][task]["score"] for task in ("TextQA", "MathQA", "VisualQA", "TRitW")}
+    scores = {task: report.tasks[task].score for task in ("TextQA", "MathQA", "VisualQA", "TRitW")}
     for task, floor in DEMO_SCORE_FLOORS.items():
         assert scores[task] >= floor, (task, scores)

@@ -13,7 +13,7 @@ from evaluator.co2 import (
     target_value_co2,
     target_value_row,
 )
-from evaluator.fbc2_files import InputError
+from evaluator.errors import InputError
 
 
 @pytest.fixture

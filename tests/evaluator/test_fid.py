@@ -5,8 +5,9 @@ import pytest
 import torch
 from PIL import Image
 
-import evaluator.fid as fid
-from evaluator.fid import (
+import evaluator.metrics.fid as fid
+from evaluator.errors import WeightsUnavailable
+from evaluator.metrics.fid import (
     FIDInception,
     WeightsMismatch,
     build_inception,
@@ -15,7 +16,6 @@ from evaluator.fid import (
     frechet_distance,
     load_inception,
 )
-from evaluator.weights import WeightsMissing
 
 
 def _spd(rng, d):
@@ -179,9 +179,9 @@ def test_save_then_load_gives_identical_features(tmp_path, inception):
 
 def test_missing_file_and_incomplete_state_dict(tmp_path, inception):
     absent = tmp_path / "pt_inception.pth"
-    with pytest.raises(WeightsMissing, match="FID Inception weights not found.*pt_inception.pth"):
+    with pytest.raises(WeightsUnavailable, match="FID Inception weights not found.*pt_inception.pth"):
         load_inception(str(absent))
-    with pytest.raises(WeightsMissing, match="not found"):
+    with pytest.raises(WeightsUnavailable, match="not found"):
         load_inception("")
     state = inception.state_dict()
     del state["Mixed_7c.branch_pool.conv.weight"], state["fc.bias"]

@@ -12,19 +12,17 @@ from evaluator_fixtures import image, make_image, row, text, write_emissions
 from helpers.scripts import load_script
 from PIL import Image
 
-from evaluator import images as images_module
 from evaluator.cli import main
-from evaluator.context import MAX_ANSWER_CHARS, ScoreOptions, ScoringContext
-from evaluator.fbc2_files import InputError, load_json
-from evaluator.leaderboard import (
-    build_leaderboard,
-    csv_cell,
-    markdown_cell,
-    render_csv,
-    render_markdown,
-    render_terminal,
-)
-from evaluator.safe_read import clean_text, read_inside
+from evaluator.errors import InputError
+from evaluator.io import images as images_module
+from evaluator.io.display import clean_text
+from evaluator.io.files import read_inside, read_json_object
+from evaluator.io.predictions import MAX_ANSWER_CHARS, read_prediction
+from evaluator.leaderboard.rank import build_leaderboard
+from evaluator.options import ScoreOptions
+from evaluator.report.board_csv import csv_cell, render_csv
+from evaluator.report.markdown import markdown_cell, render_markdown
+from evaluator.report.text import render_board as render_terminal
 
 fuzz = load_script("fuzz_teams")
 
@@ -43,7 +41,7 @@ def team(fbc2_set, name, predictions=None):
 
 
 def by_folder(board, folder):
-    return next(e for e in board["entries"] if e["directory"] == str(folder))
+    return next(e for e in board.to_json()["entries"] if e["directory"] == str(folder))
 
 
 @pytest.mark.parametrize("content, reason", [
@@ -58,7 +56,7 @@ def test_an_unparseable_predictions_file_is_that_teams_error_row(fbc2_set, conte
     bad.mkdir()
     (bad / "predictions.json").write_text(content, encoding="utf-8")
     board = board_of(fbc2_set, [bad, good])
-    assert [(e["team"], e["rank"]) for e in board["entries"]] == [("good", 1), ("bad", None)]
+    assert [(e["team"], e["rank"]) for e in board.to_json()["entries"]] == [("good", 1), ("bad", None)]
     assert reason in by_folder(board, bad)["error"]
 
 
@@ -78,7 +76,7 @@ def test_a_fifo_is_refused_not_waited_on(fbc2_set):
     os.mkfifo(fifo_team / "name.txt")
     os.mkfifo(fifo_team / "emission.csv")
     board = board_of(fbc2_set, [fifo_team])  # would block forever on open() without O_NONBLOCK + S_ISREG
-    entry = board["entries"][0]
+    entry = board.to_json()["entries"][0]
     assert entry["rank"] is None and "not a regular file" in entry["error"]
     assert entry["team"] == "fifo" and "not a regular file" in entry["co2_note"]
 
@@ -91,9 +89,9 @@ def test_links_out_of_the_team_folder_are_not_followed(fbc2_set, tmp_path):
     (linked / "predictions.json").symlink_to(secret)
     (linked / "name.txt").symlink_to(secret)
     board = board_of(fbc2_set, [linked])
-    entry = board["entries"][0]
+    entry = board.to_json()["entries"][0]
     assert entry["team"] == "linked" and "leaves its folder" in entry["error"]
-    assert "SECRET" not in json.dumps(board)
+    assert "SECRET" not in json.dumps(board.to_json())
     with pytest.raises(InputError, match="leaves its folder"):
         read_inside(str(linked), "name.txt", 100, "name.txt")
 
@@ -102,7 +100,7 @@ def test_a_link_inside_the_folder_is_followed(fbc2_set):
     folder = team(fbc2_set, "inner")
     (folder / "real_name.txt").write_text("Inner Team", encoding="utf-8")
     (folder / "name.txt").symlink_to(folder / "real_name.txt")
-    assert board_of(fbc2_set, [folder])["entries"][0]["team"] == "Inner Team"
+    assert board_of(fbc2_set, [folder]).to_json()["entries"][0]["team"] == "Inner Team"
 
 
 @pytest.mark.parametrize("bad_path, kind", [("a\x00b.png", "bad_content"), ("\ud800.png", "bad_content"),
@@ -110,10 +108,10 @@ def test_a_link_inside_the_folder_is_followed(fbc2_set):
 def test_hostile_image_paths_are_sample_problems(fbc2_set, bad_path, kind):
     predictions = fbc2_set.perfect_predictions("p")
     predictions["4"] = image(bad_path)
-    board_entry = board_of(fbc2_set, [team(fbc2_set, "p", predictions)])["entries"][0]
+    board_entry = board_of(fbc2_set, [team(fbc2_set, "p", predictions)]).to_json()["entries"][0]
     assert board_entry["rank"] == 1 and board_entry["problems"] == 1
-    ctx = ScoringContext(fbc2_set.ground_truth, predictions, None, str(fbc2_set.root / "gt"), str(fbc2_set.root / "p"), None)
-    assert ctx.image_prediction("ImageGeneration", "4") is None and ctx.problems[0].kind == kind
+    prediction = read_prediction(predictions["4"], True, "ImageGeneration", "4", "image", str(fbc2_set.root / "p"))
+    assert prediction.image_path is None and prediction.problem.kind == kind
 
 
 def test_non_utf8_and_control_character_names(fbc2_set):
@@ -121,7 +119,7 @@ def test_non_utf8_and_control_character_names(fbc2_set):
     (a / "name.txt").write_bytes(b"Caf\xe9 \x1b[31mRed\x1b[0m\n")
     (b / "name.txt").write_bytes("\u202eevil\x07 team".encode())
     board = board_of(fbc2_set, [a, b])
-    names = {e["directory"]: e["team"] for e in board["entries"]}
+    names = {e["directory"]: e["team"] for e in board.to_json()["entries"]}
     assert names[str(a)] == "Caf\ufffd [31mRed[0m" and names[str(b)] == "evil team"
     assert "name.txt is not UTF-8" in by_folder(board, a)["notes"][0]
     assert "\x1b" not in render_terminal(board)
@@ -134,10 +132,10 @@ def test_teams_sharing_a_name_are_told_apart_and_flagged(fbc2_set):
         write_emissions(folder / "emission.csv", [row("r", "TargetValue", "N/A", "1", "1", "0.001")])
     board = build_leaderboard(str(fbc2_set.gt_path), str(fbc2_set.task_ids_path), [str(f) for f in folders],
                               options=ScoreOptions(progress=False), baseline=0.0)
-    assert sorted(e["team"] for e in board["entries"]) == ["Same (x)", "Same (y)"]
-    assert all(e["duplicate_name"] for e in board["entries"])
+    assert sorted(e["team"] for e in board.to_json()["entries"]) == ["Same (x)", "Same (y)"]
+    assert all(e["duplicate_name"] for e in board.to_json()["entries"])
     # equal scores and CO2: the nomination is their common score, nobody is strictly above it
-    assert board["sustainable_winner"] is None
+    assert board.to_json()["sustainable_winner"] is None
     assert "[same name]" in render_terminal(board)
 
 
@@ -152,7 +150,7 @@ def test_a_bad_co2_never_wins_the_nomination(fbc2_set, co2):
                               options=ScoreOptions(progress=False), baseline=0.0)
     entry = by_folder(board, best)
     assert entry["co2_kg"] is None and entry["co2_note"].startswith("rejected: CO2")
-    assert board["sustainable_winner"] is None
+    assert board.to_json()["sustainable_winner"] is None
     assert "rejected: CO2" in render_terminal(board)
 
 
@@ -185,7 +183,7 @@ def test_random_json_values_never_stop_scoring(fbc2_set):
     for round_ in range(30):
         predictions = {sid: fuzz.random_json(rng) for sid in fbc2_set.ground_truth if rng.random() < 0.8}
         board = board_of(fbc2_set, [team(fbc2_set, f"r{round_}", predictions)])
-        entry = board["entries"][0]
+        entry = board.to_json()["entries"][0]
         if entry["error"] is None:
             assert 0.0 <= entry["integral"] <= 1.0 and entry["problems"] >= 0
         else:  # only the whole-set checks may refuse a team
@@ -194,8 +192,7 @@ def test_random_json_values_never_stop_scoring(fbc2_set):
 
 def test_long_answers_are_cut_for_the_metrics(fbc2_set):
     predictions = {"0": text("a Толстой" + " слово" * 2_000_000)}
-    ctx = ScoringContext(fbc2_set.ground_truth, predictions, None, ".", ".", None)
-    assert len(ctx.text_prediction("TextQA", "0")) == MAX_ANSWER_CHARS
+    assert len(read_prediction(predictions["0"], True, "TextQA", "0", "text", ".").text) == MAX_ANSWER_CHARS
 
 
 def test_image_decoding_is_bounded(tmp_path, monkeypatch):
@@ -221,7 +218,7 @@ def test_team_folder_that_is_a_file_or_missing(fbc2_set):
     afile = fbc2_set.root / "afile"
     afile.write_text("x", encoding="utf-8")
     board = board_of(fbc2_set, [afile, fbc2_set.root / "absent", team(fbc2_set, "ok")])
-    errors = {e["team"]: e["error"] for e in board["entries"]}
+    errors = {e["team"]: e["error"] for e in board.to_json()["entries"]}
     assert "is a file, not a team folder" in errors["afile"] and "team folder not found" in errors["absent"]
     assert errors["ok"] is None
 
@@ -229,11 +226,11 @@ def test_team_folder_that_is_a_file_or_missing(fbc2_set):
 def test_load_json_refuses_what_it_cannot_read(tmp_path):
     (tmp_path / "d").mkdir()
     with pytest.raises(InputError, match="is a folder, not a file"):
-        load_json(str(tmp_path / "d"), "predictions")
+        read_json_object(str(tmp_path / "d"), "predictions")
     with pytest.raises(InputError, match="predictions file not found"):
-        load_json(str(tmp_path / "nope.json"), "predictions")
+        read_json_object(str(tmp_path / "nope.json"), "predictions")
     with pytest.raises(InputError, match="NUL"):
-        load_json("a\x00b", "predictions")
+        read_json_object("a\x00b", "predictions")
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -254,5 +251,5 @@ def test_random_unicode_answers_are_scored(fbc2_set):
         answer = "".join(chr(rng.choice([rng.randint(0, 0x7F), rng.randint(0x400, 0x4FF), rng.randint(0xD800, 0xDFFF),
                                          rng.randint(0x1F300, 0x1F6FF)])) for _ in range(rng.randint(1, 40)))
         predictions = {sid: text(answer) for sid, tid in fbc2_set.task_ids.items() if tid != 2}
-        entry = board_of(fbc2_set, [team(fbc2_set, f"u{round_}", predictions)])["entries"][0]
+        entry = board_of(fbc2_set, [team(fbc2_set, f"u{round_}", predictions)]).to_json()["entries"][0]
         assert entry["error"] is None and 0.0 <= entry["integral"] <= 1.0, (answer, entry["error"])

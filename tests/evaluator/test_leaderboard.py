@@ -3,22 +3,22 @@
 import csv
 import io
 import shutil
+import types
 
 import pytest
 from evaluator_fixtures import row, write_emissions
 
-from evaluator.context import ScoreOptions
-from evaluator.leaderboard import (
-    build_leaderboard,
-    nomination_threshold,
-    render_csv,
-    render_markdown,
-    render_terminal,
-    sustainable_winner,
-)
-from evaluator.report_html import leaderboard_gallery, render_leaderboard_html
-from evaluator.scoring import load_reference
-from evaluator.tasks import load_registry
+from evaluator.leaderboard.rank import build_leaderboard, nomination_threshold, sustainable_winner
+from evaluator.options import ScoreOptions
+from evaluator.report.board_csv import render_csv
+from evaluator.report.html import leaderboard_gallery, render_leaderboard_html
+from evaluator.report.markdown import render_markdown
+from evaluator.report.text import render_board as render_terminal
+
+
+def entry(team: str, integral: float, co2_kg: float | None):
+    """What the nomination reads of a leaderboard entry."""
+    return types.SimpleNamespace(team=team, integral=integral, co2_kg=co2_kg)
 
 
 def test_nomination_on_a_constructed_example():
@@ -30,22 +30,22 @@ def test_nomination_on_a_constructed_example():
     assert above == [0.9, 0.9, 0.3, 0.3, 0.3]
     assert nomination == pytest.approx(0.54 + 0.0864 ** 0.5)
     entries = [
-        {"team": "A", "integral": 0.9, "co2_kg": 12.0},
-        {"team": "B", "integral": 0.9, "co2_kg": 3.5},
-        {"team": "C", "integral": 0.3, "co2_kg": 0.1},  # lowest CO2 but below the nomination
-        {"team": "D", "integral": 0.2, "co2_kg": 0.01},
+        entry("A", 0.9, 12.0),
+        entry("B", 0.9, 3.5),
+        entry("C", 0.3, 0.1),  # lowest CO2 but below the nomination
+        entry("D", 0.2, 0.01),
     ]
-    assert sustainable_winner(entries, nomination)["team"] == "B"
+    assert sustainable_winner(entries, nomination).team == "B"
 
 
 def test_no_score_above_baseline_means_no_nomination():
     assert nomination_threshold([0.1, 0.24], baseline=0.24) == (None, [])  # 0.24 does not beat 0.24
-    assert sustainable_winner([{"team": "A", "integral": 0.1, "co2_kg": 1.0}], None) is None
+    assert sustainable_winner([entry("A", 0.1, 1.0)], None) is None
 
 
 def test_winner_needs_a_known_co2():
-    entries = [{"team": "A", "integral": 0.9, "co2_kg": None}, {"team": "B", "integral": 0.8, "co2_kg": 2.0}]
-    assert sustainable_winner(entries, 0.7)["team"] == "B"
+    entries = [entry("A", 0.9, None), entry("B", 0.8, 2.0)]
+    assert sustainable_winner(entries, 0.7).team == "B"
 
 
 @pytest.fixture
@@ -65,20 +65,20 @@ def teams(fbc2_set):
 def test_leaderboard_ranks_and_renders(fbc2_set, teams):
     board = build_leaderboard(str(fbc2_set.gt_path), str(fbc2_set.task_ids_path), teams,
                               input_path=str(fbc2_set.input_path), options=ScoreOptions(progress=False))
-    ranked = [(e["rank"], e["team"]) for e in board["entries"]]
+    ranked = [(e["rank"], e["team"]) for e in board.to_json()["entries"]]
     assert ranked == [(1, "Team Perfect"), (2, "half"), (None, "broken")]  # a failed team is not ranked
-    assert board["entries"][0]["integral"] == pytest.approx(4 / 15)
-    assert board["entries"][1]["integral"] == pytest.approx(2 / 15)  # four text tasks at 0.5 each
-    assert "not valid JSON" in board["entries"][2]["error"]
+    assert board.to_json()["entries"][0]["integral"] == pytest.approx(4 / 15)
+    assert board.to_json()["entries"][1]["integral"] == pytest.approx(2 / 15)  # four text tasks at 0.5 each
+    assert "not valid JSON" in board.to_json()["entries"][2]["error"]
     # only 4/15 = 0.2667 beats 0.24: nomination = 0.2667 + 0 -> nobody is strictly above it
-    assert board["nomination"] == pytest.approx(4 / 15) and board["sustainable_winner"] is None
-    assert board["entries"][0]["co2_kg"] == pytest.approx(0.7)
-    assert board["entries"][0]["thresholds_summary"] == "4/4 scoreable pass, 2 not computed"
+    assert board.to_json()["nomination"] == pytest.approx(4 / 15) and board.to_json()["sustainable_winner"] is None
+    assert board.to_json()["entries"][0]["co2_kg"] == pytest.approx(0.7)
+    assert board.to_json()["entries"][0]["thresholds_summary"] == "4/4 scoreable pass, 2 not computed"
 
     lowered = build_leaderboard(str(fbc2_set.gt_path), str(fbc2_set.task_ids_path), teams,
                                 options=ScoreOptions(progress=False), baseline=0.1)
     # M = [4/15, 2/15]: mean 0.2, population std 1/15 -> nomination 0.2667 = 4/15, not strictly above
-    assert lowered["nomination"] == pytest.approx(0.2 + 1 / 15)
+    assert lowered.to_json()["nomination"] == pytest.approx(0.2 + 1 / 15)
 
     text = render_terminal(board)
     assert "Team Perfect" in text and "nomination" in text
@@ -91,9 +91,7 @@ def test_leaderboard_ranks_and_renders(fbc2_set, teams):
     markdown = render_markdown(board)
     assert markdown.startswith("| rank | team |") and "| 1 | Team Perfect | 0.2667 ± 0.0000 | yes | 4/4" in markdown
     assert "| 700 g |" in markdown  # CO2 in grams
-    registry = load_registry()
-    reference = load_reference(str(fbc2_set.gt_path), str(fbc2_set.task_ids_path), str(fbc2_set.input_path))
-    page = render_leaderboard_html(board, leaderboard_gallery(board, reference, registry))
+    page = render_leaderboard_html(board, leaderboard_gallery(board))
     assert page.count("data:image/jpeg;base64,") == 2 + 2  # 2 ground truth + perfect's 2 (half has none)
     assert "<script" not in page and "http" not in page  # self-contained
 
@@ -102,5 +100,19 @@ def test_team_without_emission_file(fbc2_set, teams):
     shutil.rmtree(fbc2_set.root / "broken")
     board = build_leaderboard(str(fbc2_set.gt_path), str(fbc2_set.task_ids_path), teams[::2],
                               options=ScoreOptions(progress=False))
-    half = [e for e in board["entries"] if e["team"] == "half"][0]
+    half = [e for e in board.to_json()["entries"] if e["team"] == "half"][0]
     assert half["co2_kg"] is None and half["co2_note"] == "no emission.csv"
+
+
+def test_gallery_reads_a_team_whose_folder_path_is_over_200_characters(fbc2_set):
+    # the shown folder string is escaped and cut at 200 characters; the gallery must use the path itself
+    folder = "/".join(["long-" + "x" * 60] * 4) + "/team"
+    assert len(str(fbc2_set.root / folder)) > 200
+    fbc2_set.write_predictions(fbc2_set.perfect_predictions(folder), folder)
+    board = build_leaderboard(str(fbc2_set.gt_path), str(fbc2_set.task_ids_path), [str(fbc2_set.root / folder)],
+                              input_path=str(fbc2_set.input_path), options=ScoreOptions(progress=False))
+    entry = board.to_json()["entries"][0]
+    assert entry["rank"] == 1 and entry["directory"].endswith("…") and len(entry["directory"]) == 200
+    page = render_leaderboard_html(board, leaderboard_gallery(board))
+    assert page.count("data:image/jpeg;base64,") == 2 + 2  # 2 ground truth + the team's 2, none shown as "none"
+    assert "team: none" not in page

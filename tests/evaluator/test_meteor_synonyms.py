@@ -4,10 +4,10 @@ import sqlite3
 
 import pytest
 
-from evaluator.meteor import count_matches
-from evaluator.metrics import vqa_meteor
-from evaluator.ruwordnet import RuWordNetSynonyms
-from evaluator.weights import WeightsMissing
+from evaluator.errors import WeightsUnavailable
+from evaluator.metrics.meteor import count_matches
+from evaluator.metrics.ruwordnet import RuWordNetSynonyms
+from evaluator.metrics.text import vqa_meteor
 
 
 class FakeSynonyms:
@@ -68,13 +68,13 @@ def test_vqa_meteor_uses_the_synonym_stage_only_with_a_database(tmp_path):
 
 
 def test_missing_or_foreign_database_raises_weights_missing(tmp_path):
-    with pytest.raises(WeightsMissing, match="not found"):
+    with pytest.raises(WeightsUnavailable, match="not found"):
         RuWordNetSynonyms(str(tmp_path / "absent.db"))
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE x (a)").connection.commit()
-    with pytest.raises(WeightsMissing, match="missing tables"):
+    with pytest.raises(WeightsUnavailable, match="missing tables"):
         RuWordNetSynonyms(str(other))
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"not a database at all" * 10)
-    with pytest.raises(WeightsMissing):
+    with pytest.raises(WeightsUnavailable):
         RuWordNetSynonyms(str(garbage))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from evaluator.metrics import (
+from evaluator.metrics.text import (
     TEXT_METRICS,
     levenshtein,
     mathqa_exact,
@@ -11,7 +11,7 @@ from evaluator.metrics import (
     tritw_ned,
     vqa_meteor,
 )
-from evaluator.textnorm import english_numbers_to_digits, first_option_letter, normalize_answer
+from evaluator.metrics.textnorm import english_numbers_to_digits, first_option_letter, normalize_answer
 
 
 # --------------------------------------------------------------------------------------------- normalisation

@@ -6,8 +6,8 @@ import pytest
 from evaluator_fixtures import image, row, text, write_emissions, write_json
 
 from evaluator.cli import main
-from evaluator.fbc2_files import InputError
-from evaluator.sanity import SuspectedMistake, id_mismatch
+from evaluator.errors import InputError, SuspectedMistake
+from evaluator.io.sanity import id_mismatch
 from evaluator.tasks import load_registry, with_hidden_metrics
 
 

@@ -7,10 +7,11 @@ import pytest
 from evaluator_fixtures import row, text, write_emissions
 
 from evaluator.cli import main
+from evaluator.metrics.standard_error import bootstrap_stderr, combined_stderr
+from evaluator.metrics.task_metrics import TASK_METRICS, TaskResult
 from evaluator.pngplot import nice_ticks
-from evaluator.report_text import fmt_grams, fmt_score
-from evaluator.scoring import thresholds_summary
-from evaluator.stderr import bootstrap_stderr, combined_stderr, sample_values
+from evaluator.report.format import fmt_grams, fmt_score
+from evaluator.scoring.score import thresholds_summary
 
 
 class Tables(HTMLParser):
@@ -143,11 +144,16 @@ def test_bootstrap_stderr_is_seeded_and_close_to_the_binomial_value():
     assert combined_stderr([(1 / 15, 0.15), (1 / 10, 0.2)]) == pytest.approx(((0.01) ** 2 + (0.02) ** 2) ** 0.5)
 
 
+def sample_values(metric: str, per_sample: dict):
+    return TASK_METRICS[metric].sample_values(TaskResult(None, per_sample=per_sample))
+
+
 def test_sample_values_follow_the_metric():
     assert sample_values("textqa_f1", {"textqa_f1": {"1": 0.5, "2": 1.0}}) == [0.5, 1.0]
     assert sample_values("captioning_meteor_clip", {"meteor": {"1": 0.2}, "clip": {"1": 0.4}}) == [pytest.approx(0.3)]
     assert sample_values("captioning_meteor_clip", {"meteor": {"1": 0.2}}) is None  # CLIP not computed
     assert sample_values("generation_clip_fid", {"clip": {"1": 0.3}}) is None  # FID is a set statistic
+    assert TASK_METRICS["generation_clip_fid"].no_stderr_reason == "FID is a statistic of the whole image set"
 
 
 def test_units_and_summaries():

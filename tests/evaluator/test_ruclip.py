@@ -9,7 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from evaluator.ruclip import (
+from evaluator.errors import WeightsUnavailable
+from evaluator.metrics.ruclip import (
     CLIP_MEAN,
     CLIP_STD,
     OFFICIAL_TEMPLATES,
@@ -21,7 +22,6 @@ from evaluator.ruclip import (
     load_ruclip,
     preprocess_image,
 )
-from evaluator.weights import WeightsMissing
 
 TINY = {
     "embed_dim": 16,
@@ -200,7 +200,7 @@ def test_tokenizer_needs_no_youtokentome(bpe_path):
 
     text = "Кошка\tсидит  на окне"
     code = ("import json, sys; sys.modules['youtokentome'] = None\n"
-            "from evaluator.ruclip import RuCLIPTokenizer\n"
+            "from evaluator.metrics.ruclip import RuCLIPTokenizer\n"
             f"print(json.dumps(RuCLIPTokenizer({bpe_path!r}).encode({text!r})))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -307,12 +307,12 @@ def test_mean_and_std_are_read_from_config(tmp_path, tiny_model, bpe_path):
 
 def test_missing_directory_or_files_raise_weights_missing(tmp_path, tiny_model, bpe_path):
     absent = tmp_path / "nowhere"
-    with pytest.raises(WeightsMissing, match="directory not found.*nowhere"):
+    with pytest.raises(WeightsUnavailable, match="directory not found.*nowhere"):
         load_ruclip(str(absent))
     weights_dir = _write_checkpoint(tmp_path / "ruclip", tiny_model, bpe_path)
     (tmp_path / "ruclip" / "bpe.model").unlink()
     (tmp_path / "ruclip" / "config.json").unlink()
-    with pytest.raises(WeightsMissing) as info:
+    with pytest.raises(WeightsUnavailable) as info:
         load_ruclip(weights_dir)
     assert str(info.value).endswith("lacks: config.json, bpe.model")
 
@@ -328,7 +328,7 @@ def test_checkpoint_with_missing_or_extra_keys_is_rejected_with_a_list(tmp_path,
     message = str(info.value)
     assert "missing keys (2): visual.proj, transformer.resblocks.1.ln_2.bias" in message
     assert "unexpected keys (1): visual.extra" in message
-    assert isinstance(info.value, WeightsMissing)
+    assert isinstance(info.value, WeightsUnavailable)
 
 
 def test_checkpoint_with_wrong_shapes_or_config_is_rejected(tmp_path, tiny_model, bpe_path):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.context import ScoreOptions
-from evaluator.scoring import score_files
+from evaluator.options import ScoreOptions
+from evaluator.scoring.score import score_files
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_input"
 pytestmark = pytest.mark.skipif(not (SAMPLE / "ground_truth.json").is_file(), reason="sample_input/ is absent")
@@ -30,7 +30,7 @@ def test_ground_truth_as_predictions(tmp_path):
     path = tmp_path / "predictions.json"
     path.write_text(json.dumps(predictions, ensure_ascii=False), encoding="utf-8")
     report = score_files(str(SAMPLE / "ground_truth.json"), str(path), str(SAMPLE / "sample_ids.json"),
-                         input_path=str(SAMPLE / "input.json"), options=ScoreOptions(progress=False))
+                         input_path=str(SAMPLE / "input.json"), options=ScoreOptions(progress=False)).to_json()
     for name in ("TextQA", "MathQA", "VisualQA", "TRitW"):
         assert report["tasks"][name]["n"] > 0
         assert report["tasks"][name]["score"] == pytest.approx(1.0), name

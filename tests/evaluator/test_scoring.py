@@ -6,9 +6,9 @@ import types
 import pytest
 from evaluator_fixtures import image, text
 
-from evaluator import fbc2_files as files
-from evaluator.context import ScoreOptions
-from evaluator.scoring import score_files
+from evaluator.io import items as files
+from evaluator.options import ScoreOptions
+from evaluator.scoring.score import score_files
 from evaluator.tasks import load_registry, with_hidden_metrics
 
 TEXT_TASKS = ("TextQA", "MathQA", "VisualQA", "TRitW")
@@ -18,14 +18,14 @@ def score(fbc2_set, predictions, **kwargs):
     path = fbc2_set.write_predictions(predictions)
     kwargs.setdefault("options", ScoreOptions(progress=False))
     return score_files(str(fbc2_set.gt_path), str(path), str(fbc2_set.task_ids_path),
-                       input_path=str(fbc2_set.input_path), **kwargs)
+                       input_path=str(fbc2_set.input_path), **kwargs).to_json()
 
 
 @pytest.fixture
 def fake_models(monkeypatch):
     """Stand-ins for evaluator.ruclip / evaluator.fid with fixed outputs."""
     calls = {"clip": [], "fid": []}
-    ruclip = types.ModuleType("evaluator.ruclip")
+    ruclip = types.ModuleType("evaluator.metrics.ruclip")
 
     class Scorer:
         def similarity(self, images, texts):
@@ -33,7 +33,7 @@ def fake_models(monkeypatch):
             return [0.5] * len(texts)
 
     ruclip.load_ruclip = lambda weights_dir, device="cpu": Scorer()
-    fid = types.ModuleType("evaluator.fid")
+    fid = types.ModuleType("evaluator.metrics.fid")
     fid.load_inception = lambda weights_file, device="cpu": "model"
     fid.value = 20.0
 
@@ -42,8 +42,8 @@ def fake_models(monkeypatch):
         return fid.value
 
     fid.fid_from_images = fid_from_images
-    monkeypatch.setitem(sys.modules, "evaluator.ruclip", ruclip)
-    monkeypatch.setitem(sys.modules, "evaluator.fid", fid)
+    monkeypatch.setitem(sys.modules, "evaluator.metrics.ruclip", ruclip)
+    monkeypatch.setitem(sys.modules, "evaluator.metrics.fid", fid)
     return calls, fid
 
 
@@ -240,7 +240,7 @@ def test_extras_are_marked_non_official(fbc2_set):
 def test_clip_without_input_file_is_not_computed(fbc2_set, fake_models, tmp_path):
     path = fbc2_set.write_predictions(fbc2_set.perfect_predictions())
     options = ScoreOptions(clip_weights=str(tmp_path), inception_weights="w", progress=False)
-    report = score_files(str(fbc2_set.gt_path), str(path), str(fbc2_set.task_ids_path), options=options)
+    report = score_files(str(fbc2_set.gt_path), str(path), str(fbc2_set.task_ids_path), options=options).to_json()
     assert report["tasks"]["ImageCaptioning"]["score"] is None
     assert "needs the input images" in report["tasks"]["ImageCaptioning"]["not_computed"][0]
     generation = report["tasks"]["ImageGeneration"]

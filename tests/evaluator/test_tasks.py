@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from evaluator.fbc2_files import InputError
+from evaluator.errors import InputError
 from evaluator.tasks import load_registry, with_hidden_metrics
 
 

@@ -7,12 +7,12 @@ PTBTokenizer, which starts a Java process, and call the scorers directly.
 
 from __future__ import annotations
 
+from evaluator.metrics.meteor import tokenize
+
 NON_OFFICIAL_NOTE = "non-official diagnostics (pycocoevalcap BLEU-1..4, ROUGE-L, CIDEr); not part of the FBC2 score"
 
 
 def _tokens(text: str) -> str:
-    from evaluator.meteor import tokenize
-
     return " ".join(tokenize(text.lower()))
 
 

@@ -36,8 +36,8 @@ from PIL import Image
 from scipy import linalg
 from torch import nn
 
-from evaluator.ruclip import check_state_dict, read_state_dict
-from evaluator.weights import WeightsMismatch, WeightsMissing
+from evaluator.errors import WeightsMismatch, WeightsUnavailable
+from evaluator.metrics.ruclip import check_state_dict, read_state_dict
 
 __all__ = [
     "FIDInception",
@@ -265,9 +265,9 @@ def build_inception(seed: int | None = 0) -> FIDInception:
 
 
 def load_inception(weights_file: str, device: str | torch.device = "cpu") -> FIDInception:
-    """Load pt_inception-2015-12-05-6726825d.pth strictly; WeightsMissing when the file is absent."""
+    """Load pt_inception-2015-12-05-6726825d.pth strictly; WeightsUnavailable when the file is absent."""
     if not weights_file or not os.path.isfile(weights_file):
-        raise WeightsMissing(
+        raise WeightsUnavailable(
             f"FID Inception weights not found: {weights_file!r} (expected pytorch-fid's {WEIGHTS_FILE_NAME})"
         )
     state = read_state_dict(weights_file, "FID Inception weights")

@@ -11,13 +11,16 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 from dataclasses import dataclass, field
 
-from evaluator import fbc2_files as files
-from evaluator.report_text import fmt, fmt_score
+from evaluator.io.images import open_rgb
+from evaluator.leaderboard.types import Board
+from evaluator.report.board_cells import co2_cell, nomination_line, shown_tasks, sustainable_cell
+from evaluator.report.format import components_text, fmt, fmt_score
+from evaluator.scoring.types import SampleRecord, ScoreReport
 
 THUMB = 128
+GALLERY_LIMIT = 6
 STYLE = """
 body{font-family:sans-serif;margin:2em;color:#222;max-width:1600px} table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top} th{background:#f0f0f0}
@@ -38,8 +41,6 @@ def thumbnail_uri(path: str | None, size: int = THUMB) -> str | None:
     """A data: URI with a JPEG thumbnail of the image at `path` (None if unreadable)."""
     if not path:
         return None
-    from evaluator.images import open_rgb
-
     try:
         thumb = open_rgb(path)
         thumb.thumbnail((size, size))
@@ -65,27 +66,25 @@ class Gallery:
     teams: dict[str, dict[str, str | None]] = field(default_factory=dict)  # team -> sample id -> URI
 
 
-def _image_path(value, folder: str) -> str | None:
-    content, kind, _ = files.first_item(value, "image")
-    if kind is not None:
+def build_gallery(truth: list[SampleRecord], reports: dict[str, ScoreReport],
+                  limit: int = GALLERY_LIMIT) -> Gallery | None:
+    """The gallery of the image-output tasks: the prompt and ground truth of the first `limit`
+    samples of `truth` (records of the reference), then each team's image (`reports`: team label
+    -> its report, whose records name the image files its scoring read); None without samples."""
+    first = sorted((r for r in truth if r.output == "image"), key=lambda r: (len(r.sample_id), r.sample_id))[:limit]
+    if not first:
         return None
-    path, kind, _ = files.resolve_inside(folder, content)
-    return path if kind is None else None
+    ids = [r.sample_id for r in first]
+    gallery = Gallery(ids, {r.sample_id: r.prompt for r in first},
+                      {r.sample_id: thumbnail_uri(r.gold_image) for r in first})
+    for team, report in reports.items():
+        paths = {r.sample_id: r.image_path for r in report.samples if r.output == "image"}
+        gallery.teams[team] = {sid: thumbnail_uri(paths.get(sid)) for sid in ids}
+    return gallery
 
 
-def build_gallery(reference, registry, limit: int = 6) -> Gallery:
-    """The first `limit` samples of the image-output tasks with their prompt and ground truth."""
-    image_tasks = {t.id for t in registry.tasks if t.output == "image"}
-    ids = sorted((sid for sid, tid in reference.task_ids.items() if tid in image_tasks and sid in reference.ground_truth),
-                 key=lambda s: (len(s), s))[:limit]
-    prompts = {sid: files.generation_caption(reference.inputs.get(sid)) if reference.inputs else None for sid in ids}
-    truth = {sid: thumbnail_uri(_image_path(reference.ground_truth[sid], reference.ground_truth_dir)) for sid in ids}
-    return Gallery(ids, prompts, truth)
-
-
-def add_team(gallery: Gallery, team: str, predictions: dict, predictions_dir: str) -> None:
-    gallery.teams[team] = {sid: thumbnail_uri(_image_path(predictions.get(sid), predictions_dir))
-                           for sid in gallery.sample_ids}
+def score_gallery(report: ScoreReport, label: str = "prediction", limit: int = GALLERY_LIMIT) -> Gallery | None:
+    return build_gallery(report.samples, {label: report}, limit)
 
 
 def gallery_html(gallery: Gallery | None) -> str:
@@ -104,20 +103,9 @@ def gallery_html(gallery: Gallery | None) -> str:
             "</table>")
 
 
-def leaderboard_gallery(board: dict, reference, registry, limit: int = 6) -> Gallery | None:
-    """The gallery with every ranked team's images (a team whose files cannot be read again gets none)."""
-    gallery = build_gallery(reference, registry, limit)
-    if not gallery.sample_ids:
-        return None
-    for entry in board["entries"]:
-        if entry["error"] is not None:
-            continue
-        try:
-            predictions = files.load_json("predictions.json", "predictions", root=entry["directory"])
-        except files.InputError:
-            predictions = {}
-        add_team(gallery, entry["team"], predictions, os.path.realpath(entry["directory"]))
-    return gallery
+def leaderboard_gallery(board: Board, limit: int = GALLERY_LIMIT) -> Gallery | None:
+    """The gallery with every ranked team's images, from the files its scoring read."""
+    return build_gallery(board.reference_samples, {entry.team: entry.report for entry in board.ranked}, limit)
 
 
 # ----- shared pieces ---------------------------------------------------------------------------
@@ -155,94 +143,87 @@ def provenance_html(prov: dict | None) -> str:
 
 
 # ----- the score report ------------------------------------------------------------------------
-def render_score_html(report: dict, gallery: Gallery | None = None) -> str:
+def render_score_html(report: ScoreReport, gallery: Gallery | None = None) -> str:
     rows = ["<tr><th>task</th><th>kind</th><th>score ± stderr</th><th>n</th><th>missing</th><th>malformed</th>"
             "<th>threshold</th><th>passes</th><th>components</th><th>not computed</th></tr>"]
-    for name, t in report["tasks"].items():
-        if not t["n"]:
+    for name, t in report.tasks.items():
+        if not t.n:
             continue
-        components = ", ".join(f"{k}={fmt(v)}" for k, v in t["components"].items() if k != "generated_images")
-        rows.append(f"<tr><td>{e(name)}</td><td>{e(t['kind'])}</td>{_num(t['score'], t['stderr'])}"
-                    f"<td class='num'>{t['n']}</td><td class='num'>{t['missing']}</td><td class='num'>{t['malformed']}</td>"
-                    f"<td class='num'>{e(fmt(t['threshold'], 2)) if t['threshold'] is not None else '-'}</td>"
-                    f"{_pass_cell(t['passes_threshold']) if t['threshold'] is not None else '<td>-</td>'}"
-                    f"<td>{e(components)}</td><td class='note'>{e('; '.join(t['not_computed']))}</td></tr>")
-    absent = report.get("absent_tasks") or []
+        rows.append(f"<tr><td>{e(name)}</td><td>{e(t.kind)}</td>{_num(t.score, t.stderr)}"
+                    f"<td class='num'>{t.n}</td><td class='num'>{t.missing}</td><td class='num'>{t.malformed}</td>"
+                    f"<td class='num'>{e(fmt(t.threshold, 2)) if t.threshold is not None else '-'}</td>"
+                    f"{_pass_cell(t.passes_threshold) if t.threshold is not None else '<td>-</td>'}"
+                    f"<td>{e(components_text(t.components))}</td><td class='note'>{e('; '.join(t.not_computed))}</td></tr>")
     body = [f"<table>{''.join(rows)}</table>"]
-    if absent:
-        body.append(f"<p class='note'>Tasks without samples in this set (count 0): {e(', '.join(absent))}</p>")
-    body += [f"<p><b>Integral score S = {e(fmt_score(report['integral'], report.get('integral_stderr')))}</b>"
-             f"{' (PARTIAL)' if report['partial'] else ''} <span class='note'>{e(report['integral_note'])}</span></p>",
-             f"<p>Prize thresholds: <b>{e(report['thresholds_summary'])}</b></p>",
-             f"<p class='note'>stderr: {e(report['stderr_method'])}</p>",
-             f"<p>METEOR synonym stage: {e(report['synonym_stage'])}</p>"]
-    if report.get("co2"):
-        body.append(f"<p>CO2 (eco2AI, last TargetValue row): {e(report['co2']['text'])}</p>")
-    extras = report["extras"]["tasks"]
-    if extras:
-        names = sorted({k for v in extras.values() for k in v})
+    if report.absent_tasks:
+        body.append(f"<p class='note'>Tasks without samples in this set (count 0): {e(', '.join(report.absent_tasks))}</p>")
+    body += [f"<p><b>Integral score S = {e(fmt_score(report.integral, report.integral_stderr))}</b>"
+             f"{' (PARTIAL)' if report.partial else ''} <span class='note'>{e(report.integral_note)}</span></p>",
+             f"<p>Prize thresholds: <b>{e(report.thresholds_summary)}</b></p>",
+             f"<p class='note'>stderr: {e(report.stderr_method)}</p>",
+             f"<p>METEOR synonym stage: {e(report.synonym_stage)}</p>"]
+    if report.co2:
+        body.append(f"<p>CO2 (eco2AI, last TargetValue row): {e(report.co2['text'])}</p>")
+    if report.extras:
+        names = sorted({k for v in report.extras.values() for k in v})
         head = "".join(f"<th>{e(n)}</th>" for n in names)
-        body.append(f"<h2>Extras (NON-OFFICIAL)</h2><p class='note'>{e(report['extras']['note'])}</p>"
+        body.append(f"<h2>Extras (NON-OFFICIAL)</h2><p class='note'>{e(report.extras_note)}</p>"
                     f"<table><tr><th>task</th>{head}</tr>"
                     + "".join(f"<tr><td>{e(task)}</td>" + "".join(_num(v.get(n)) for n in names) + "</tr>"
-                              for task, v in extras.items()) + "</table>")
-    problems = report["problems"]["samples"]
+                              for task, v in report.extras.items()) + "</table>")
+    problems = report.problems.samples
     if problems:
         body.append("<h2>Prediction problems (each scores 0)</h2><ul>" + "".join(
-            f"<li>{e(p['task'])} sample {e(p['id'])}: {e(p['kind'])} ({e(p['detail'])})</li>" for p in problems[:200])
+            f"<li>{e(p.task)} sample {e(p.sample_id)}: {e(p.kind)} ({e(p.detail)})</li>" for p in problems[:200])
             + "</ul>")
-    if report["warnings"]:
-        body.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{e(w)}</li>" for w in report["warnings"]) + "</ul>")
+    if report.warnings:
+        body.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{e(w)}</li>" for w in report.warnings) + "</ul>")
     body.append(gallery_html(gallery))
-    body.append(provenance_html(report.get("provenance")))
+    body.append(provenance_html(report.provenance))
     return _page("FBC2 evaluation", "".join(body))
 
 
 # ----- the leaderboard -------------------------------------------------------------------------
-def _best(board: dict, key) -> float | None:
-    values = [key(entry) for entry in board["entries"] if entry["error"] is None]
+def _best(values) -> float | None:
     values = [v for v in values if v is not None]
     return max(values) if values else None
 
 
-def render_leaderboard_html(board: dict, gallery: Gallery | None = None) -> str:
-    from evaluator.leaderboard import _nomination_line, _shown_tasks, co2_cell, failed_entries, ranked_entries
-
-    tasks = _shown_tasks(board)
+def render_leaderboard_html(board: Board, gallery: Gallery | None = None) -> str:
+    tasks = shown_tasks(board)
     head = ("<tr><th>rank</th><th>team</th><th>integral ± stderr</th><th>partial</th><th>thresholds</th>"
             + "".join(f"<th>{e(t)}</th>" for t in tasks) + "<th>CO2</th><th>sustainable</th></tr>")
-    best_integral = _best(board, lambda x: x["integral"])
-    best_task = {t: _best(board, lambda x, t=t: x["tasks"].get(t)) for t in tasks}
-    co2_values = [x["co2_kg"] for x in ranked_entries(board) if x["co2_kg"] is not None]
-    lowest_co2 = min(co2_values) if co2_values else None
+    ranked = board.ranked
+    best_integral = _best(x.integral for x in ranked)
+    best_task = {t: _best(x.task_score(t) for x in ranked) for t in tasks}
+    lowest_co2 = min((x.co2_kg for x in ranked if x.co2_kg is not None), default=None)
     rows = []
-    for x in ranked_entries(board):
-        winner = board["sustainable_winner"] == x["team"]
-        known = [v for v in x["thresholds"].values() if v is not None]
+    for x in ranked:
+        report = x.report
+        winner = board.sustainable_winner == x.team
+        known = [v for v in report.thresholds.values() if v is not None]
         threshold_cls = "fail" if False in known else ("pass" if known else "nc")
-        flag = " <span class='note'>[same name as another team]</span>" if x["duplicate_name"] else ""
-        co2_cls = "num best" if x["co2_kg"] is not None and x["co2_kg"] == lowest_co2 else "num"
-        sustainable = "WINNER" if winner else ("eligible" if board["nomination"] is not None
-                                               and x["integral"] > board["nomination"] else "")
-        rows.append(f"<tr><td class='num'>{x['rank']}</td><td>{e(x['team'])}{flag}</td>"
-                    f"{_num(x['integral'], x['integral_stderr'], x['integral'] == best_integral)}"
-                    f"<td>{'yes' if x['partial'] else 'no'}</td>"
-                    f"<td class='{threshold_cls}'>{e(x['thresholds_summary'] or '-')}</td>"
-                    + "".join(_num(x["tasks"].get(t), x["task_stderr"].get(t),
-                                   x["tasks"].get(t) is not None and x["tasks"].get(t) == best_task[t]) for t in tasks)
+        flag = " <span class='note'>[same name as another team]</span>" if x.duplicate_name else ""
+        co2_cls = "num best" if x.co2_kg is not None and x.co2_kg == lowest_co2 else "num"
+        rows.append(f"<tr><td class='num'>{x.rank}</td><td>{e(x.team)}{flag}</td>"
+                    f"{_num(x.integral, report.integral_stderr, x.integral == best_integral)}"
+                    f"<td>{'yes' if x.partial else 'no'}</td>"
+                    f"<td class='{threshold_cls}'>{e(report.thresholds_summary or '-')}</td>"
+                    + "".join(_num(x.task_score(t), x.task_stderr(t),
+                                   x.task_score(t) is not None and x.task_score(t) == best_task[t]) for t in tasks)
                     + f"<td class='{co2_cls}'>{e(co2_cell(x))}</td>"
-                    f"<td class='{'winner' if winner else ''}'>{e(sustainable)}</td></tr>")
+                    f"<td class='{'winner' if winner else ''}'>{e(sustainable_cell(board, x))}</td></tr>")
     body = [f"<h2>Ranked submissions</h2><table>{head}{''.join(rows)}</table>",
             "<p class='note'>Scores are mean ± bootstrap standard error over samples; the best value of each "
             "column is highlighted; thresholds count the open tasks whose prize threshold could be checked; "
             "CO2 is the last TargetValue row of the team's eco2AI emission.csv, in grams.</p>",
-            f"<p>{e(_nomination_line(board))}</p>", f"<p class='note'>{e(board['rule'])}</p>"]
-    failed = failed_entries(board)
+            f"<p>{e(nomination_line(board))}</p>", f"<p class='note'>{e(board.rule)}</p>"]
+    failed = board.failed
     if failed:
         body.append(f"<h2>Not ranked: {len(failed)} failed submission{'s' if len(failed) > 1 else ''}</h2>"
                     "<table class='failed'><tr><th>team</th><th>folder</th><th>reason</th></tr>" + "".join(
-                        f"<tr><td>{e(x['team'])}</td><td>{e(x['directory'])}</td><td class='reason'>{e(x['error'])}</td></tr>"
+                        f"<tr><td>{e(x.team)}</td><td>{e(x.directory)}</td><td class='reason'>{e(x.error)}</td></tr>"
                         for x in failed) + "</table>")
     body.append(gallery_html(gallery))
-    body.append(provenance_html(board.get("provenance")))
+    body.append(provenance_html(board.provenance))
     return _page("FBC2 local leaderboard", "".join(body))

@@ -46,7 +46,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from evaluator.weights import WeightsMismatch, WeightsMissing
+from evaluator.errors import WeightsMismatch, WeightsUnavailable
 from solution.checkpoint_files import compare_state_dict
 from solution.rudolph.bpe import BPE, without_lone_surrogates
 
@@ -451,11 +451,11 @@ def load_ruclip(
 ) -> RuCLIPScorer:
     """Load the ruCLIP checkpoint directory (config.json, pytorch_model.bin, bpe.model) strictly.
 
-    Raises WeightsMissing naming the absent directory or files, WeightsMismatch (a WeightsMissing)
+    Raises WeightsUnavailable naming the absent directory or files, WeightsMismatch (a WeightsUnavailable)
     when config.json or the state dict does not match the ruCLIP layout.
     """
     if not weights_dir or not os.path.isdir(weights_dir):
-        raise WeightsMissing(
+        raise WeightsUnavailable(
             f"ruCLIP weights directory not found: {weights_dir!r} "
             f"(expected a directory with {CONFIG_FILE}, {WEIGHTS_FILE}, {BPE_FILE})"
         )
@@ -463,7 +463,7 @@ def load_ruclip(
         n for n in (CONFIG_FILE, WEIGHTS_FILE, BPE_FILE) if not os.path.isfile(os.path.join(weights_dir, n))
     ]
     if absent:
-        raise WeightsMissing(f"ruCLIP weights directory {weights_dir} lacks: {', '.join(absent)}")
+        raise WeightsUnavailable(f"ruCLIP weights directory {weights_dir} lacks: {', '.join(absent)}")
     config = read_config(weights_dir)
     model = RuCLIP(config)
     weights_path = os.path.join(weights_dir, WEIGHTS_FILE)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import io
 import warnings
 
-from evaluator.fbc2_files import InputError
-from evaluator.safe_read import MAX_IMAGE_BYTES, read_regular
+from evaluator.errors import InputError
+from evaluator.io.files import MAX_IMAGE_BYTES, read_regular
 
 MAX_DECODED_PIXELS = 4096 * 4096
 KEPT_SIDE = 512

@@ -19,8 +19,8 @@ import math
 from collections import Counter
 from collections.abc import Callable
 
-from evaluator.meteor import SynonymSource, meteor_fmean, tokenize
-from evaluator.textnorm import (
+from evaluator.metrics.meteor import SynonymSource, meteor_fmean, tokenize
+from evaluator.metrics.textnorm import (
     english_numbers_to_digits,
     first_option_letter,
     lemma,

@@ -18,26 +18,26 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from evaluator.weights import WeightsMissing
+from evaluator.errors import WeightsUnavailable
 
 REQUIRED_TABLES = ("sense", "synset", "hypernym_relation", "derivation_relation")
 
 
 class RuWordNetSynonyms:
-    """Read-only synonym source over a RuWordNet SQLite file (raises WeightsMissing if absent)."""
+    """Read-only synonym source over a RuWordNet SQLite file (raises WeightsUnavailable if absent)."""
 
     def __init__(self, db_path: str):
         if not db_path or not os.path.isfile(db_path):
-            raise WeightsMissing(f"RuWordNet database not found: {db_path!r}")
+            raise WeightsUnavailable(f"RuWordNet database not found: {db_path!r}")
         self.path = db_path
         try:
             self._db = sqlite3.connect(f"file:{os.path.abspath(db_path)}?mode=ro", uri=True)
             tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.DatabaseError as error:
-            raise WeightsMissing(f"{db_path} is not a readable SQLite database: {error}") from None
+            raise WeightsUnavailable(f"{db_path} is not a readable SQLite database: {error}") from None
         missing = [t for t in REQUIRED_TABLES if t not in tables]
         if missing:
-            raise WeightsMissing(f"{db_path} is not a RuWordNet database (missing tables: {', '.join(missing)})")
+            raise WeightsUnavailable(f"{db_path} is not a RuWordNet database (missing tables: {', '.join(missing)})")
         self._cache: dict[str, frozenset[str]] = {}
 
     def synonyms(self, word: str) -> frozenset[str]:

@@ -3,8 +3,9 @@
 With 20-50 samples per task a score moves by several hundredths when a few samples change, so
 every table prints `score ± stderr` (as lm-evaluation-harness does). The stderr of a task is the
 standard deviation of its mean over `RESAMPLES` resamples with replacement of its per-sample
-values (numpy's default_rng seeded with `SEED`, so a report is reproducible). ImageGeneration
-has none: FID is a statistic of the whole image set, not a mean over samples.
+values (numpy's default_rng seeded with `SEED`, so a report is reproducible). Which values a task
+score is the mean of is declared by its metric (`sample_values` in evaluator.metrics.task_metrics);
+ImageGeneration has none: FID is a statistic of the whole image set, not a mean over samples.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ METHOD = f"bootstrap over samples, {RESAMPLES} resamples, numpy default_rng seed
 
 def bootstrap_stderr(values: list[float], resamples: int = RESAMPLES, seed: int = SEED) -> float | None:
     """Standard deviation (ddof 1) of the resampled means; None for fewer than 2 values."""
-    import numpy as np
+    import numpy as np  # third-party; importing it costs start-up time only when a stderr is computed
 
     if len(values) < 2:
         return None
@@ -32,18 +33,6 @@ def bootstrap_stderr(values: list[float], resamples: int = RESAMPLES, seed: int 
         count = min(CHUNK, resamples - start)
         means.append(data[rng.integers(0, len(data), size=(count, len(data)))].mean(axis=1))
     return float(np.concatenate(means).std(ddof=1))
-
-
-def sample_values(metric: str | None, per_sample: dict) -> list[float] | None:
-    """The per-sample values whose mean is the task score, or None when the score is no such mean."""
-    if metric == "captioning_meteor_clip":
-        meteor, clip = per_sample.get("meteor"), per_sample.get("clip")
-        if not meteor or not clip:
-            return None
-        return [(meteor[sid] + clip[sid]) / 2 for sid in meteor]
-    if metric in per_sample and len(per_sample) == 1:
-        return list(per_sample[metric].values())
-    return None
 
 
 def combined_stderr(weighted: list[tuple[float, float]]) -> float | None:

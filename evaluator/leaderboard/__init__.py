@@ -1,0 +1,1 @@
+"""Ranking several teams into a Board (evaluator.leaderboard.types), with the sustainability nomination."""

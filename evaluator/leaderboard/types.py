@@ -1,0 +1,88 @@
+"""The data model of a leaderboard (what `evaluator leaderboard --json` writes): one `TeamEntry`
+per team folder, ranked ones first, and the `Board` around them with the sustainability nomination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from evaluator.io.team import TeamFolder
+from evaluator.scoring.types import SampleRecord, ScoreReport
+
+
+@dataclass
+class TeamEntry:
+    folder: TeamFolder  # the path the team's files are read from, and its printable label
+    team: str  # the name shown: the name, told apart by its folder when names are shared
+    name: str
+    notes: list[str] = field(default_factory=list)
+    rank: int | None = None
+    error: str | None = None  # why the team is not ranked
+    report: ScoreReport | None = None  # not in the JSON
+    co2_kg: float | None = None
+    co2_note: str | None = None
+    duplicate_name: bool = False
+
+    @property
+    def directory(self) -> str:
+        return self.folder.label
+
+    @property
+    def integral(self) -> float | None:
+        return self.report.integral if self.report else None
+
+    @property
+    def partial(self) -> bool | None:
+        return self.report.partial if self.report else None
+
+    def task_score(self, name: str) -> float | None:
+        return self.report.tasks[name].score if self.report and name in self.report.tasks else None
+
+    def task_stderr(self, name: str) -> float | None:
+        return self.report.tasks[name].stderr if self.report and name in self.report.tasks else None
+
+    def to_json(self) -> dict:
+        report = self.report
+        return {
+            "team": self.team, "name": self.name, "directory": self.directory, "rank": self.rank, "error": self.error,
+            "integral": self.integral, "integral_stderr": report.integral_stderr if report else None,
+            "partial": self.partial,
+            "tasks": {name: t.score for name, t in report.tasks.items()} if report else {},
+            "task_stderr": {name: t.stderr for name, t in report.tasks.items()} if report else {},
+            "thresholds": report.thresholds if report else {},
+            "thresholds_summary": report.thresholds_summary if report else None,
+            "prize_eligible": report.prize_eligible if report else None,
+            "problems": report.problems.missing + report.problems.malformed if report else None,
+            "warnings": len(report.warnings) if report else 0,
+            "co2_kg": self.co2_kg, "co2_note": self.co2_note, "duplicate_name": self.duplicate_name,
+            "notes": self.notes,
+        }
+
+
+@dataclass
+class Board:
+    entries: list[TeamEntry]  # ranked teams by rank, then the failed ones by name
+    task_names: list[str]
+    baseline: float
+    above_baseline: list[float]
+    nomination: float | None
+    sustainable_winner: str | None  # the winning entry's `team`
+    rule: str
+    stderr_method: str
+    reference_samples: list[SampleRecord] = field(default_factory=list)  # not in the JSON (the gallery's)
+    provenance: dict | None = None
+
+    @property
+    def ranked(self) -> list[TeamEntry]:
+        return [e for e in self.entries if e.error is None]
+
+    @property
+    def failed(self) -> list[TeamEntry]:
+        return [e for e in self.entries if e.error is not None]
+
+    def to_json(self) -> dict:
+        out = {"entries": [e.to_json() for e in self.entries], "task_names": self.task_names,
+               "baseline": self.baseline, "above_baseline": self.above_baseline, "nomination": self.nomination,
+               "sustainable_winner": self.sustainable_winner, "rule": self.rule, "stderr_method": self.stderr_method}
+        if self.provenance is not None:
+            out["provenance"] = self.provenance
+        return out

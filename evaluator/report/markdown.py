@@ -1,0 +1,27 @@
+"""The leaderboard as a Markdown table (every cell shown literally)."""
+
+from __future__ import annotations
+
+from evaluator.io.display import clean_text
+from evaluator.leaderboard.types import Board
+from evaluator.report.board_cells import failed_rows, nomination_line, ranked_rows, shown_tasks
+
+MARKDOWN_SPECIALS = "\\`*_[]<>|&~"  # cells never start a line, so #, +, - and digits with . are safe
+
+
+def markdown_cell(text: str) -> str:
+    """Text shown literally in a Markdown table cell: no HTML, no links, no emphasis, one line."""
+    text = clean_text(str(text))
+    return "".join("\\" + ch if ch in MARKDOWN_SPECIALS else ch for ch in text)
+
+
+def render_markdown(board: Board) -> str:
+    headers, rows = ranked_rows(board, shown_tasks(board))
+    lines = ["| " + " | ".join(markdown_cell(h) for h in headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
+    lines += ["| " + " | ".join(markdown_cell(cell) for cell in row) + " |" for row in rows]
+    out = "\n".join(lines) + "\n\n" + markdown_cell(nomination_line(board)) + "\n"
+    failed = failed_rows(board)
+    if failed:
+        out += f"\nNot ranked ({len(failed)} failed):\n\n| team | reason |\n| --- | --- |\n"
+        out += "".join(f"| {markdown_cell(team)} | {markdown_cell(reason)} |\n" for team, reason in failed)
+    return out

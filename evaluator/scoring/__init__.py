@@ -1,0 +1,1 @@
+"""Scoring one submission into a ScoreReport (evaluator.scoring.types)."""
