@@ -32,7 +32,14 @@ import stat
 import tempfile
 import zipfile
 
-from evaluator.fbc2_files import InputError
+from evaluator.errors import InputError
+from evaluator.io.files import read_json_object
+from evaluator.io.reference import load_reference
+from evaluator.io.run_state import check_answers_input
+from evaluator.options import ScoreOptions
+from evaluator.scoring.score import score_predictions
+from evaluator.scoring.types import ScoreReport
+from evaluator.tasks import load_registry, with_hidden_metrics
 
 GROUND_TRUTH_NAMES = ("ground_truth.json", "output.json")
 SAMPLE_IDS = "sample_ids.json"
@@ -122,9 +129,7 @@ def _config(folder: str) -> dict:
     path = os.path.join(folder, CONFIG)
     if not os.path.exists(path):
         return {}
-    from evaluator import fbc2_files
-
-    config = fbc2_files.load_json(path, "EvalAI configuration")
+    config = read_json_object(path, "EvalAI configuration")
     for key in ("tasks", "clip_weights", "inception_weights", "ruwordnet"):
         if isinstance(config.get(key), str):
             config[key] = os.path.join(folder, config[key])
@@ -141,20 +146,19 @@ def split_of(config: dict, phase_codename: str) -> str:
     return splits[phase_codename]
 
 
-def evalai_result(report: dict, split: str) -> dict:
-    """EvalAI's result shape for one scored submission (a report of `evaluator.scoring`)."""
-    scores = {"S": report["integral"]}
-    errors = {"S": report["integral_stderr"]} if report["integral_stderr"] is not None else {}
-    for name, task in report["tasks"].items():
-        if task["score"] is not None:
-            scores[name] = task["score"]
-            if task["stderr"] is not None:
-                errors[name] = task["stderr"]
-    scores.update(missing=report["problems"]["missing"], malformed=report["problems"]["malformed"],
-                  partial=int(bool(report["partial"])))
-    summary = {"integral_note": report["integral_note"], "not_computed": report["not_computed"],
-               "thresholds": report["thresholds"], "prize_eligible": report["prize_eligible"],
-               "warnings": report["warnings"], "problems": report["problems"]["by_kind"]}
+def evalai_result(report: ScoreReport, split: str) -> dict:
+    """EvalAI's result shape for one scored submission."""
+    scores = {"S": report.integral}
+    errors = {"S": report.integral_stderr} if report.integral_stderr is not None else {}
+    for name, task in report.tasks.items():
+        if task.score is not None:
+            scores[name] = task.score
+            if task.stderr is not None:
+                errors[name] = task.stderr
+    scores.update(missing=report.problems.missing, malformed=report.problems.malformed, partial=int(report.partial))
+    summary = {"integral_note": report.integral_note, "not_computed": report.not_computed,
+               "thresholds": report.thresholds, "prize_eligible": report.prize_eligible,
+               "warnings": report.warnings, "problems": report.problems.by_kind()}
     output = {"result": [{split: scores}], "submission_result": json.loads(json.dumps(summary, allow_nan=False))}
     if errors:
         output["error"] = [{split: errors}]
@@ -171,11 +175,6 @@ def _submission_folder(path: str, scratch: str) -> str:
 
 
 def _score(annotation: str, submission_path: str, scratch: str, phase_codename: str) -> dict:
-    from evaluator.context import ScoreOptions
-    from evaluator.run_state import check_answers_input
-    from evaluator.scoring import load_reference, score_predictions
-    from evaluator.tasks import load_registry, with_hidden_metrics
-
     config = _config(annotation)
     split = split_of(config, phase_codename)
     registry = load_registry(config.get("tasks"))
@@ -185,19 +184,17 @@ def _score(annotation: str, submission_path: str, scratch: str, phase_codename: 
     input_path = os.path.join(annotation, INPUT) if os.path.isfile(os.path.join(annotation, INPUT)) else None
     reference = load_reference(ground_truth, os.path.join(annotation, SAMPLE_IDS), input_path, registry)
 
-    from evaluator import fbc2_files
-
     folder = _submission_folder(submission_path, scratch)
     predictions_path = os.path.join(folder, PREDICTIONS) if folder else submission_path
     predictions_dir = os.path.dirname(os.path.abspath(predictions_path))
-    predictions = fbc2_files.load_json(predictions_path, "predictions")
+    predictions = read_json_object(predictions_path, "predictions")
     warning = check_answers_input(predictions_dir, input_path) if folder else None
     options = ScoreOptions(clip_weights=config.get("clip_weights"), inception_weights=config.get("inception_weights"),
                            ruwordnet=config.get("ruwordnet"), device=str(config.get("device") or "cpu"),
                            extras=False, progress=False)
-    report = score_predictions(reference, predictions, predictions_dir, registry=registry, options=options)
+    report = score_predictions(reference, predictions, predictions_dir, options)
     if warning:
-        report["warnings"].append(warning)
+        report.warnings.append(warning)
     return evalai_result(report, split)
 
 

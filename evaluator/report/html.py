@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from evaluator.io.images import open_rgb
 from evaluator.leaderboard.types import Board
-from evaluator.report.board_cells import co2_cell, nomination_line, shown_tasks, sustainable_cell
+from evaluator.report.board_cells import co2_cell, nomination_line, shown_tasks, sustainable_cell, team_notes
 from evaluator.report.format import components_text, fmt, fmt_score
 from evaluator.scoring.types import SampleRecord, ScoreReport
 
@@ -224,6 +224,10 @@ def render_leaderboard_html(board: Board, gallery: Gallery | None = None) -> str
                     "<table class='failed'><tr><th>team</th><th>folder</th><th>reason</th></tr>" + "".join(
                         f"<tr><td>{e(x.team)}</td><td>{e(x.directory)}</td><td class='reason'>{e(x.error)}</td></tr>"
                         for x in failed) + "</table>")
+    notes = team_notes(board)
+    if notes:
+        body.append("<h2>Notes</h2><table class='failed'><tr><th>team</th><th>note</th></tr>" + "".join(
+            f"<tr><td>{e(team)}</td><td class='reason'>{e(note)}</td></tr>" for team, note in notes) + "</table>")
     body.append(gallery_html(gallery))
     body.append(provenance_html(board.provenance))
     return _page("FBC2 local leaderboard", "".join(body))

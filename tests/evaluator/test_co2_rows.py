@@ -3,11 +3,13 @@
 import csv
 import importlib.util
 import io
+import json
 from pathlib import Path
 
 import pytest
 
 from evaluator import co2_rows
+from evaluator.cli import main
 from evaluator.co2_rows import header_problem, judge_row, power_notes, row_problem, strict_number
 
 # the column order eco2ai 0.3.12 writes
@@ -130,3 +132,45 @@ def test_the_factor_range_is_eco2ai_s_own():
     factors = [float(r["Emission intensity, kg/MWh"]) for r in rows if r["Emission intensity, kg/MWh"].strip()]
     assert min(f for f in factors if f > 0) == co2_rows.FACTOR_MIN_KG_PER_MWH
     assert max(factors) == co2_rows.FACTOR_MAX_KG_PER_MWH
+
+
+# ----- in the leaderboard ------------------------------------------------------------------------
+def team_with_co2(fbc2_set, folder, header, cells, predictions=None):
+    fbc2_set.write_predictions(predictions if predictions is not None else fbc2_set.perfect_predictions(folder), folder)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerow(cells)
+    (fbc2_set.root / folder / "emission.csv").write_text(buffer.getvalue(), encoding="utf-8")
+    return fbc2_set.root / folder
+
+
+@pytest.mark.parametrize(("header", "cells"), [
+    (HEADER, eco2ai_row(co2="-0")), (HEADER, eco2ai_row(co2="0.0")), (HEADER, eco2ai_row(co2="5e-324")),
+    (HEADER + ["CO2_emissions(kg)"], eco2ai_row() + ["0.0000001"])])
+def test_a_crafted_co2_never_wins_and_is_not_eligible(fbc2_set, tmp_path, header, cells):
+
+    best = team_with_co2(fbc2_set, "best", header, cells)
+    half = {sid: v for sid, v in fbc2_set.perfect_predictions("half").items() if sid in {"0", "2", "8", "10"}}
+    honest = team_with_co2(fbc2_set, "half", HEADER, eco2ai_row(co2="0.2"), half)
+    low = team_with_co2(fbc2_set, "low", HEADER, eco2ai_row(co2="0.1"), {"0": [{"type": "text", "content": "a"}]})
+    out = tmp_path / "board.json"
+    assert main(["leaderboard", "--ground-truth", str(fbc2_set.gt_path), "--task-ids", str(fbc2_set.task_ids_path),
+                 "--quiet", "--baseline", "0", str(best), str(honest), str(low), "--json", str(out)]) == 0
+    board = json.loads(out.read_text(encoding="utf-8"))
+    entries = {e["name"]: e for e in board["entries"]}
+    assert entries["best"]["co2_kg"] is None and entries["best"]["co2_note"].startswith("rejected:")
+    assert board["sustainable_winner"] is None  # only 'best' is above the nomination, and its CO2 is rejected
+    assert entries["best"]["sustainable"].startswith("not eligible: rejected:")
+
+
+def test_an_implausible_power_is_a_visible_note(fbc2_set, tmp_path):
+
+    team = team_with_co2(fbc2_set, "idle", HEADER, eco2ai_row(duration="3600", kwh="0.000371", co2="0.000128737"))
+    out, text = tmp_path / "board.json", tmp_path / "board.md"
+    assert main(["leaderboard", "--ground-truth", str(fbc2_set.gt_path), "--task-ids", str(fbc2_set.task_ids_path),
+                 "--quiet", str(team), "--json", str(out), "--markdown", str(text)]) == 0
+    entry = json.loads(out.read_text(encoding="utf-8"))["entries"][0]
+    assert entry["co2_kg"] == 0.000128737
+    assert any("implausible power" in note for note in entry["co2_notes"])
+    assert "implausible power" in text.read_text(encoding="utf-8")

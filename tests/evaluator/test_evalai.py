@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.context import ScoreOptions
-from evaluator.fbc2_files import InputError
-from evaluator.scoring import score_files
+from evaluator import evalai
+from evaluator.errors import InputError
+from evaluator.options import ScoreOptions
+from evaluator.scoring.score import score_files
 
 
 def zip_folders(path: Path, folders: list[tuple[str, Path]], extra: dict[str, bytes] | None = None) -> Path:
@@ -69,12 +70,12 @@ def test_a_zipped_submission_scores_as_the_command_line_does(fbc2_set, challenge
     [result] = output["result"]
     assert list(result) == ["public"]  # the split evalai.json names for phase "dev"
     scores = result["public"]
-    assert scores["S"] == pytest.approx(expected["integral"]) == pytest.approx(4 / 15)
-    computed = {name for name, task in expected["tasks"].items() if task["score"] is not None}
+    assert scores["S"] == pytest.approx(expected.integral) == pytest.approx(4 / 15)
+    computed = {name for name, task in expected.tasks.items() if task.score is not None}
     assert computed == {"TextQA", "MathQA", "VisualQA", "TRitW"}
     assert set(scores) == {"S", "missing", "malformed", "partial"} | computed  # not computed: no label ("#")
     assert scores["partial"] == 1 and scores["missing"] == 0 and scores["malformed"] == 0
-    assert output["submission_result"]["not_computed"] == expected["not_computed"]
+    assert output["submission_result"]["not_computed"] == expected.not_computed
     assert '"public"' in printed
 
 
@@ -99,8 +100,8 @@ def test_error_bars_go_to_error(fbc2_set, challenge, tmp_path):
                            input_path=str(fbc2_set.input_path), options=ScoreOptions(progress=False, extras=False))
     errors = output["error"][0]["public"]
     # TextQA's two samples score 1 and 0: the bootstrap's resampled means are 0, 0.5, 1 (sd about 0.354)
-    assert errors["TextQA"] == pytest.approx(expected["tasks"]["TextQA"]["stderr"]) == pytest.approx(0.354, abs=0.02)
-    assert errors["S"] == pytest.approx(expected["integral_stderr"])
+    assert errors["TextQA"] == pytest.approx(expected.tasks["TextQA"].stderr) == pytest.approx(0.354, abs=0.02)
+    assert errors["S"] == pytest.approx(expected.integral_stderr)
 
 
 def test_predictions_of_another_input_fail_the_submission(fbc2_set, challenge, tmp_path):
@@ -140,8 +141,6 @@ def test_a_link_entry_and_an_unknown_phase_fail(fbc2_set, challenge, tmp_path):
 
 
 def test_extraction_is_bounded(tmp_path, monkeypatch):
-    from evaluator import evalai
-
     archive_path = tmp_path / "bomb.zip"
     with zipfile.ZipFile(archive_path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("a.bin", b"\0" * 6000)

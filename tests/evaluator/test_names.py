@@ -1,7 +1,10 @@
 """Team names compared after normalisation: look-alikes of a real team are flagged."""
 
+import json
+
 import pytest
 
+from evaluator.cli import main
 from evaluator.names import look_alike_notes, name_key, reveal, same_name_groups, scripts
 
 LOOK_ALIKES_OF_TEAM = [
@@ -55,3 +58,35 @@ def test_reveal_escapes_what_is_not_what_it_seems():
     assert reveal("Тор") == "Тор" and reveal("Команда") == "Команда"  # one script: nothing to tell apart
     assert reveal("Team\U000e0041") == "Team\\U000e0041"
     assert scripts("T\u0435am 1") == ["CYRILLIC", "LATIN"] and scripts("123") == []
+
+
+# ----- in the leaderboard ------------------------------------------------------------------------
+def leaderboard_json(fbc2_set, folders, tmp_path) -> dict:
+
+    out = tmp_path / "board.json"
+    assert main(["leaderboard", "--ground-truth", str(fbc2_set.gt_path), "--task-ids", str(fbc2_set.task_ids_path),
+                 "--quiet", *map(str, folders), "--json", str(out)]) == 0
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def named_team(fbc2_set, folder: str, name_bytes: bytes):
+    fbc2_set.write_predictions(fbc2_set.perfect_predictions(folder), folder)
+    (fbc2_set.root / folder / "name.txt").write_bytes(name_bytes)
+    return fbc2_set.root / folder
+
+
+def test_a_planted_look_alike_team_is_flagged_in_the_leaderboard(fbc2_set, tmp_path, capsys):
+    real = named_team(fbc2_set, "real", b"DeepTeam\n")
+    cyrillic = named_team(fbc2_set, "fake1", "D\u0435\u0435pT\u0435am\n".encode())  # Cyrillic е, as a stranger types it
+    invisible = named_team(fbc2_set, "fake2", "Deep\u200bTeam\u0301\n".encode())  # zero-width space, combining acute
+    other = named_team(fbc2_set, "other", b"Other\n")
+    board = leaderboard_json(fbc2_set, [real, cyrillic, invisible, other], tmp_path)
+    flagged = {e["name"]: e["look_alike"] for e in board["entries"]}
+    # the zero-width space is removed from the shown name (a format character); the accent stays
+    assert flagged == {"DeepTeam": True, "D\u0435\u0435pT\u0435am": True, "DeepTeam\u0301": True, "Other": False}
+    err = capsys.readouterr().err
+    [line] = [x for x in err.splitlines() if "DeepTeam (real): the name 'DeepTeam' (LATIN) looks like" in x]
+    assert "'D\\u0435\\u0435pT\\u0435am' (CYRILLIC+LATIN)" in line and "'DeepTeam\\u0301' (LATIN)" in line
+    shown = {e["team"] for e in board["entries"]}
+    assert shown == {"DeepTeam (real)", "D\u0435\u0435pT\u0435am (fake1)", "DeepTeam\u0301 (fake2)", "Other"}
+    assert len(shown) == 4  # told apart in every table

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 import run
-from evaluator.fbc2_files import InputError
-from evaluator.run_state import OtherInput, check_answers_input, input_fingerprint, recorded_fingerprint
+from evaluator.cli import main
+from evaluator.errors import InputError
+from evaluator.io.run_state import OtherInput, check_answers_input, input_fingerprint, recorded_fingerprint
 from solution.predictions import PredictionStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -105,3 +106,46 @@ def test_a_full_length_hash_is_compared_too(tmp_path, two_sets):
     assert check_answers_input(str(out), str(sample)) is None
     with pytest.raises(OtherInput):
         check_answers_input(str(out), str(held_out))
+
+
+# ----- in the command line -----------------------------------------------------------------------
+def test_score_refuses_predictions_of_another_input_with_one_line(fbc2_set, tmp_path, capsys):
+
+    predictions = fbc2_set.write_predictions(fbc2_set.perfect_predictions())
+    other = tmp_path / "other_input.json"
+    other.write_text(fbc2_set.input_path.read_text(encoding="utf-8").replace("Толстой", "Чехов"), encoding="utf-8")
+    run_py_output(predictions.parent, other)  # run.py answered the other input; predictions.json is ours again
+    fbc2_set.write_predictions(fbc2_set.perfect_predictions())
+    args = ["score", "--ground-truth", str(fbc2_set.gt_path), "--task-ids", str(fbc2_set.task_ids_path),
+            "--predictions", str(predictions), "--quiet"]
+    assert main([*args, "--input", str(fbc2_set.input_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("evaluator: error: the predictions answer another input")
+    assert main(args) == 0  # without --input: scored, with a warning that it could not be checked
+    assert "evaluator: warning: cannot check which input the predictions answer" in capsys.readouterr().err
+    run_py_output(predictions.parent, fbc2_set.input_path)
+    fbc2_set.write_predictions(fbc2_set.perfect_predictions())
+    assert main([*args, "--input", str(fbc2_set.input_path)]) == 0
+
+
+def test_leaderboard_refuses_a_team_that_answered_another_input(fbc2_set, tmp_path, capsys):
+
+    other = tmp_path / "other_input.json"
+    other.write_text(fbc2_set.input_path.read_text(encoding="utf-8").replace("Толстой", "Чехов"), encoding="utf-8")
+    teams = []
+    for name, answered in (("good", fbc2_set.input_path), ("stale", other)):
+        run_py_output(fbc2_set.root / name, answered)
+        fbc2_set.write_predictions(fbc2_set.perfect_predictions(name), name)
+        teams.append(str(fbc2_set.root / name))
+    out = tmp_path / "board.json"
+    shared = ["leaderboard", "--ground-truth", str(fbc2_set.gt_path), "--task-ids", str(fbc2_set.task_ids_path),
+              "--quiet", "--input", str(fbc2_set.input_path)]
+    assert main([*shared, *teams, "--json", str(out)]) == 0
+    entries = {e["name"]: e for e in json.loads(out.read_text(encoding="utf-8"))["entries"]}
+    assert entries["good"]["rank"] == 1 and entries["good"]["error"] is None
+    assert entries["stale"]["rank"] is None and entries["stale"]["error"].startswith("the predictions answer another")
+    # every team answered another input: the shared --input is the likely mistake, one line and exit 2
+    capsys.readouterr()
+    assert main([*shared, teams[1]]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("evaluator: error: every team answered another input than --input")

@@ -17,13 +17,14 @@ import hashlib
 import json
 import os
 
-from evaluator import safe_read
-from evaluator.fbc2_files import InputError
+from evaluator.errors import InputError
+from evaluator.io.display import shown
+from evaluator.io.files import MAX_JSON_BYTES, read_inside, read_regular
 
 STATE = "run_state.json"
 INPUT_KEY = "input.json"
 HASH_CHARS = 16
-MAX_STATE_BYTES = safe_read.MAX_JSON_BYTES
+MAX_STATE_BYTES = MAX_JSON_BYTES
 
 
 class OtherInput(InputError):
@@ -32,7 +33,7 @@ class OtherInput(InputError):
 
 def input_fingerprint(input_path: str) -> str:
     """The SHA-256 of an input.json's bytes, in hex (run.py records its first 16 digits)."""
-    data = safe_read.read_regular(input_path, safe_read.MAX_JSON_BYTES, "input file")
+    data = read_regular(input_path, MAX_JSON_BYTES, "input file")
     return hashlib.sha256(data).hexdigest()
 
 
@@ -42,7 +43,7 @@ def recorded_fingerprint(predictions_dir: str) -> tuple[str | None, str | None]:
     if not os.path.lexists(os.path.join(predictions_dir, STATE)):
         return None, None
     try:
-        data = safe_read.read_inside(predictions_dir, STATE, MAX_STATE_BYTES, STATE)
+        data = read_inside(predictions_dir, STATE, MAX_STATE_BYTES, STATE)
         state = json.loads(data.decode("utf-8"))
     except InputError as error:
         return None, str(error)
@@ -57,11 +58,13 @@ def recorded_fingerprint(predictions_dir: str) -> tuple[str | None, str | None]:
     return recorded, None
 
 
-def check_answers_input(predictions_dir: str, input_path: str | None, *, what: str = "predictions") -> str | None:
+def check_answers_input(predictions_dir: str, input_path: str | None, *, what: str = "predictions",
+                        input_hash: str | None = None) -> str | None:
     """Raise OtherInput when `predictions_dir`'s run_state.json names another input than `input_path`;
-    return a warning when that cannot be checked; None when it matches or there is no run_state.json."""
+    return a warning when that cannot be checked; None when it matches or there is no run_state.json.
+    `input_hash`: `input_fingerprint(input_path)` when already known (a leaderboard hashes it once)."""
     recorded, problem = recorded_fingerprint(predictions_dir)
-    where = safe_read.shown(os.path.join(predictions_dir, STATE))
+    where = shown(os.path.join(predictions_dir, STATE))
     if problem is not None:
         return f"cannot check which input the {what} answer: {problem}"
     if recorded is None:
@@ -69,9 +72,9 @@ def check_answers_input(predictions_dir: str, input_path: str | None, *, what: s
     if not input_path:
         return (f"cannot check which input the {what} answer: {where} records input.json {recorded[:HASH_CHARS]}... "
                 "but no --input was given")
-    actual = input_fingerprint(input_path)
+    actual = input_hash or input_fingerprint(input_path)
     if not actual.startswith(recorded):
         raise OtherInput(f"the {what} answer another input: {where} records input.json sha256 "
-                         f"{recorded[:HASH_CHARS]}..., but --input {safe_read.shown(input_path)} is "
+                         f"{recorded[:HASH_CHARS]}..., but --input {shown(input_path)} is "
                          f"{actual[:HASH_CHARS]}... (predictions of another set with the same ids?)")
     return None
