@@ -204,7 +204,7 @@ def evaluate(test_annotation_file, user_submission_file, phase_codename, **kwarg
     annotation = _annotation_folder(os.fspath(test_annotation_file))
     with tempfile.TemporaryDirectory(prefix="fbc2-evalai-submission-") as scratch:
         output = _score(annotation, os.fspath(user_submission_file), scratch, str(phase_codename))
-    for warning in output["submission_result"]["warnings"]:
-        print(f"evaluator: warning: {warning}")
+    for warning in output["submission_result"]["warnings"]:  # ASCII: the worker's log file has the locale's encoding
+        print(f"evaluator: warning: {warning}".encode("ascii", "backslashreplace").decode("ascii"))
     print(json.dumps(output["result"], ensure_ascii=True))
     return output

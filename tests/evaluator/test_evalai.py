@@ -151,3 +151,15 @@ def test_extraction_is_bounded(tmp_path, monkeypatch):
     monkeypatch.setattr(evalai, "MAX_ENTRY_BYTES", 5000)
     with pytest.raises(InputError, match="entry 'a.bin' is over 5000 bytes"):
         evalai.extract_zip(str(archive_path), str(tmp_path / "out2"), "submission")
+
+
+def test_what_evaluate_prints_survives_an_ascii_log_file(fbc2_set, challenge, tmp_path):
+    """The worker redirects stdout to a file opened in the locale's encoding (ASCII in a bare container)."""
+    module, annotation = challenge
+    predictions = fbc2_set.write_predictions({"0": [{"type": "text", "content": "a Толстой"}], "кот": []})
+    log = tmp_path / "temp_stdout.txt"
+    with open(log, "a+", encoding="ascii") as stdout, contextlib.redirect_stdout(stdout):
+        output = module.evaluate(str(annotation), str(predictions), "dev")
+    printed = log.read_text(encoding="ascii")
+    assert '"public"' in printed and output["result"][0]["public"]["missing"] == 11
+    assert "(e.g. \\u043a\\u043e\\u0442)" in printed  # the unknown id 'кот', escaped
