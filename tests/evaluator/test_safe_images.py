@@ -38,9 +38,11 @@ def fake_ghostscript(folder: Path, marker: Path) -> Path:
 
 
 def test_postscript_named_as_a_png_never_reaches_ghostscript(fbc2_set, tmp_path):
-    predictions = fbc2_set.write_predictions(fbc2_set.perfect_predictions())
-    (predictions.parent / "images" / "4.png").write_bytes(POSTSCRIPT)  # the generated images of samples 4, 5
-    (predictions.parent / "images" / "5.png").write_bytes(DOS_EPS)
+    answers = fbc2_set.perfect_predictions()
+    answers["4"] = [{"type": "image", "content": "images/4.jpg"}]  # the generated images of samples 4 and 5
+    predictions = fbc2_set.write_predictions(answers)
+    (predictions.parent / "images" / "4.jpg").write_bytes(POSTSCRIPT)  # PostScript saved as .jpg
+    (predictions.parent / "images" / "5.png").write_bytes(DOS_EPS)  # a DOS EPS binary header under .png
     marker = tmp_path / "gs-started"
     bin_dir = fake_ghostscript(tmp_path / "bin", marker)
     report, page = tmp_path / "report.json", tmp_path / "report.html"
