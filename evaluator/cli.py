@@ -1,7 +1,11 @@
 """`python -m evaluator {score,leaderboard,co2,tasks}`: the offline FBC2 evaluator's command line.
 
 Exit status: 0 on success; 1 when --strict finds missing or malformed predictions; 2 for a usage
-error or an unreadable file (reported as one line, never a traceback).
+error or an unreadable file (reported as one line, never a traceback), or predictions whose
+run.py `run_state.json` records another input.json than `--input`.
+
+Result files are written before anything is printed, and stdout/stderr replace what the console
+cannot encode (`fbc2_io.console`), so a cp1251 or ASCII console never costs a result.
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ from evaluator.co2 import (
     read_emissions,
     read_loss_log,
     summarise,
-    target_value_co2,
+    target_value,
 )
 from evaluator.errors import EvaluatorError, InputError, OutputError
 from evaluator.io.display import clean_text
 from evaluator.io.files import write_output
 from evaluator.io.reference import load_reference
+from evaluator.io.run_state import check_answers_input
 from evaluator.leaderboard.rank import rank_teams
 from evaluator.metrics.task_metrics import METRIC_OUTPUT, TASK_METRICS
 from evaluator.options import ScoreOptions
@@ -37,6 +42,7 @@ from evaluator.report.markdown import render_markdown
 from evaluator.report.text import render_board, render_score
 from evaluator.scoring.score import load_submission, score_predictions
 from evaluator.tasks import BASELINE_INTEGRAL, load_registry, with_hidden_metrics
+from fbc2_io.console import make_console_safe
 
 EXIT_OK, EXIT_STRICT, EXIT_INPUT = 0, 1, 2
 
@@ -77,7 +83,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task-ids", required=True, metavar="FILE",
                         help="sample_ids.json mapping each sample id to its task id")
     parser.add_argument("--input", metavar="FILE",
-                        help="input.json; needed for CLIP (captioning images, generation captions)")
+                        help="input.json; needed for CLIP (captioning images, generation captions) and to check that "
+                             "predictions made by run.py answer this input (their run_state.json records its hash)")
     parser.add_argument("--tasks", metavar="FILE", help="task registry JSON (default: the packaged evaluator/tasks.json)")
     parser.add_argument("--hidden-metric", action="append", metavar="NAME=METRIC",
                         help=f"set a hidden task's metric, e.g. Hidden1=vqa_meteor (repeatable; metrics: "
@@ -162,25 +169,25 @@ def build_parser() -> argparse.ArgumentParser:
 def _co2_of(path: str) -> dict:
     """The score report's CO2 entry: the TargetValue value (checked), its text in grams, the summary."""
     summary = summarise(read_emissions(path))
-    value, note = target_value_co2(path)
+    value, note, notes = target_value(path)
     text = fmt_grams(value) if value is not None else f"none ({note})"
-    return {"target_value_co2_kg": value, "note": note, "text": f"{text}; {power_model_note(summary)}",
-            "summary": summary}
+    return {"target_value_co2_kg": value, "note": note, "notes": notes,
+            "text": "; ".join([text, *notes, power_model_note(summary)]), "summary": summary}
 
 
 def run_score(args) -> int:
     registry = _registry(args)
     reference, predictions = load_submission(args.ground_truth, args.predictions, args.task_ids, args.input, registry)
     predictions_dir = os.path.dirname(os.path.abspath(args.predictions))
+    unchecked = check_answers_input(predictions_dir, args.input)  # OtherInput: one error line, exit 2
     report = score_predictions(reference, predictions, predictions_dir, score_options(args))
+    if unchecked:
+        report.warnings.append(unchecked)
     if args.emissions:
         report.co2 = _co2_of(args.emissions)
     report.provenance = provenance({"ground_truth": args.ground_truth, "predictions": args.predictions,
                                     "task_ids": args.task_ids, "input": args.input, "tasks": args.tasks,
                                     "emissions": args.emissions})
-    print(render_score(report))
-    for warning in report.warnings:
-        warn(warning)
     if args.json:
         write_output(args.json, _json(report.to_json()))
     if args.html:
@@ -188,6 +195,9 @@ def run_score(args) -> int:
     if args.log_samples:
         write_output(args.log_samples, "".join(json.dumps(record.to_json(), ensure_ascii=False, allow_nan=False) + "\n"
                                                for record in report.samples))
+    print(render_score(report))
+    for warning in report.warnings:
+        warn(warning)
     problems = report.problems.missing + report.problems.malformed
     if args.strict and problems:
         print(f"evaluator: --strict: {problems} missing or malformed predictions", file=sys.stderr)
@@ -198,16 +208,11 @@ def run_score(args) -> int:
 def run_leaderboard(args) -> int:
     registry = _registry(args)
     reference = load_reference(args.ground_truth, args.task_ids, args.input, registry)  # once for every team
-    board = rank_teams(reference, args.directories, options=score_options(args), baseline=args.baseline)
+    board = rank_teams(reference, args.directories, options=score_options(args), baseline=args.baseline,
+                       input_path=args.input)
     board.provenance = provenance({"ground_truth": args.ground_truth, "task_ids": args.task_ids,
                                    "input": args.input, "tasks": args.tasks})
     board.provenance["teams"] = [{"team": e.team, "directory": e.directory} for e in board.entries]
-    print(render_board(board))
-    for entry in board.entries:
-        for note in entry.notes:
-            warn(f"{entry.team}: {note}")
-        if entry.report and entry.report.warnings:
-            warn(f"{entry.team}: {len(entry.report.warnings)} scoring warnings (run `score` on this team for them)")
     outputs = [(args.csv, render_csv), (args.markdown, render_markdown), (args.json, lambda b: _json(b.to_json())),
                (args.html, lambda b: render_leaderboard_html(b, leaderboard_gallery(b, args.gallery_limit)))]
     failures = []
@@ -217,6 +222,12 @@ def run_leaderboard(args) -> int:
                 write_output(path, render(board))
             except OutputError as error:
                 failures.append(str(error))
+    print(render_board(board))
+    for entry in board.entries:
+        for note in entry.notes + entry.co2_notes:
+            warn(f"{entry.team}: {note}")
+        if entry.report and entry.report.warnings:
+            warn(f"{entry.team}: {len(entry.report.warnings)} scoring warnings (run `score` on this team for them)")
     if failures:
         raise OutputError("; ".join(failures))
     return EXIT_OK
@@ -226,12 +237,9 @@ def run_co2(args) -> int:
     summary = summarise(read_emissions(args.emissions))
     losses = read_loss_log(args.loss_log) if args.loss_log else None
     mismatch = epoch_mismatch(summary, losses)
-    if mismatch:
-        warn(mismatch)
-    for warning in summary["power_model"]["warnings"]:
-        warn(warning)
     written, skipped = draw_plots(summary, args.out_dir, losses)
     target = summary["target_value"]
+    value, rejected, notes = target_value(args.emissions)
     lines = [
         f"rows: {summary['rows']}",
         f"total energy: {fmt(summary['total_kwh'], 6)} kWh",
@@ -250,10 +258,17 @@ def run_co2(args) -> int:
     else:
         lines.append(f"TargetValue row (category value): CO2 {fmt_grams(target['co2_kg'])}, "
                      f"{fmt(target['kwh'], 6)} kWh, {fmt(target['duration_s'], 1)} s - {target['experiment_description']}")
+    if target is not None and rejected:
+        lines.append(f"TargetValue row not usable for the nomination: {rejected}")
+    lines += [f"note: {note}" for note in notes]
     lines += [f"plot: {path}" for path in written] + [f"plot skipped: {reason}" for reason in skipped]
-    print("\n".join(lines))
     if args.json:
-        write_output(args.json, _json({**summary, "plots": written, "plots_skipped": skipped, "epoch_mismatch": mismatch}))
+        write_output(args.json, _json({**summary, "plots": written, "plots_skipped": skipped, "epoch_mismatch": mismatch,
+                                       "target_value_co2_kg": value, "target_value_rejected": rejected,
+                                       "target_value_notes": notes}))
+    for warning in ([mismatch] if mismatch else []) + summary["power_model"]["warnings"]:
+        warn(warning)
+    print("\n".join(lines))
     return EXIT_OK
 
 
@@ -271,6 +286,7 @@ def run_tasks(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    make_console_safe()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

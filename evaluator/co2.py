@@ -3,7 +3,10 @@
 eco2AI writes one row per `start()`/`stop()` run, or one row per epoch between
 `start_training()` and `stop_training()`; an epoch row's `epoch` column reads
 "epoch: 3, loss: 0.41, " (the parameters given to `new_epoch`). The category value is the
-`CO2_emissions(kg)` of the LAST row whose `experiment_description` contains "TargetValue".
+`CO2_emissions(kg)` of the LAST row whose `experiment_description` contains "TargetValue", when
+`evaluator.co2_rows` finds the file and that row consistent (no column named twice, duration,
+energy and CO2 above 0, CO2 per kWh within eco2AI's own emission factors); an implausible mean
+power is a note beside the value.
 """
 
 from __future__ import annotations
@@ -14,14 +17,12 @@ import math
 import os
 import re
 
+from evaluator.co2_rows import CO2, DURATION, KWH, judge_row
 from evaluator.errors import InputError
 from evaluator.io.display import shown
 from evaluator.io.files import MAX_EMISSION_BYTES, read_inside, read_regular
 from evaluator.pngplot import bar_plot, line_plot
 
-CO2 = "CO2_emissions(kg)"
-KWH = "power_consumption(kWh)"
-DURATION = "duration(s)"
 DESCRIPTION = "experiment_description"
 TARGET_PHRASE = "TargetValue"
 _EPOCH = re.compile(r"^\s*epoch:\s*(\d{1,9})(.*)$", re.DOTALL)
@@ -47,8 +48,9 @@ def parse_epoch(cell: str) -> tuple[int | None, dict[str, str]]:
     return int(match.group(1)), params
 
 
-def read_emissions(path: str, *, root: str | None = None) -> list[dict]:
-    """Rows of an eco2AI CSV with numeric CO2/kWh/duration and parsed epoch fields added.
+def read_emission_table(path: str, *, root: str | None = None) -> tuple[list[str], list[dict]]:
+    """(the header's column names, the rows) of an eco2AI CSV, each row with numeric CO2/kWh/duration
+    and parsed epoch fields added.
 
     With `root`, `path` is relative to that folder and must stay inside it (a team's file)."""
     if root is None:
@@ -73,7 +75,12 @@ def read_emissions(path: str, *, root: str | None = None) -> list[dict]:
         row["duration_s"] = _number(raw.get(DURATION))
         row["epoch_number"], row["epoch_params"] = parse_epoch(raw.get("epoch", ""))
         rows.append(row)
-    return rows
+    return list(columns), rows
+
+
+def read_emissions(path: str, *, root: str | None = None) -> list[dict]:
+    """The rows of `read_emission_table`."""
+    return read_emission_table(path, root=root)[1]
 
 
 def target_value_row(rows: list[dict]) -> dict | None:
@@ -82,22 +89,17 @@ def target_value_row(rows: list[dict]) -> dict | None:
     return found[-1] if found else None
 
 
-def target_value_co2(path: str, *, root: str | None = None) -> tuple[float | None, str | None]:
-    """(the sustainability category value of an emission CSV in kg, or None; a note why not).
+def target_value(path: str, *, root: str | None = None) -> tuple[float | None, str | None, list[str]]:
+    """(the sustainability category value of an emission CSV in kg, or None; why not; notes on an
+    implausible mean power). A value comes only from a consistent file and row (`co2_rows.judge_row`)."""
+    columns, rows = read_emission_table(path, root=root)
+    return judge_row(columns, target_value_row(rows))
 
-    A value must be a finite number and not negative; anything else is rejected with a note."""
-    row = target_value_row(read_emissions(path, root=root))
-    if row is None:
-        return None, "no TargetValue row"
-    value = row["co2_kg"]
-    raw = str(row.get(CO2))[:40]
-    if value is None:
-        return None, f"rejected: CO2 {raw!r} is not a number"
-    if not math.isfinite(value):
-        return None, f"rejected: CO2 {raw!r} is not finite"
-    if value < 0:
-        return None, f"rejected: CO2 {raw!r} is negative"
-    return value, None
+
+def target_value_co2(path: str, *, root: str | None = None) -> tuple[float | None, str | None]:
+    """(the sustainability category value of an emission CSV in kg, or None; a note why not)."""
+    value, note, _ = target_value(path, root=root)
+    return value, note
 
 
 def _sum(rows: list[dict], key: str) -> float:

@@ -4,10 +4,16 @@
 Each round builds a small FBC2 set and a few team folders drawn at random from a list of hostile
 ingredients (broken or deeply nested JSON, huge integers, NUL and surrogate image paths, FIFOs
 where files should be, links out of the folder, non-UTF-8 or formula-like names, bad CO2 values,
-oversized images, shared names ...), runs `python -m evaluator leaderboard` in-process with CSV,
-JSON, Markdown and HTML outputs, and asserts that:
+oversized images, shared names, look-alike and emoji names, crafted eco2AI rows, PostScript named
+as a PNG, progressive JPEGs with thousands of scans ...), runs `python -m evaluator leaderboard`
+in-process with CSV, JSON, Markdown and HTML outputs and its stdout/stderr encoded as UTF-8, ASCII
+or cp1251 (drawn per round), and asserts that:
 
 - the run exits 0 and writes every output; the JSON keeps its keys;
+- no process but git and uname (provenance) is started (an audit hook records subprocess, exec, spawn and
+  system calls: a PostScript image must never reach Ghostscript);
+- teams whose names are the same after normalisation but differ as text are flagged as look-alikes;
+- a CO2 value is above 0 and comes from a row `evaluator.co2_rows` accepts;
 - every team is in the JSON, ranked or as an unranked error row listed after the ranked ones;
 - no file outside the team folders and the set is opened (an audit hook records every open),
   in particular the "canary" file that links in the team folders point at;
@@ -34,6 +40,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 CANARY_TEXT = "CANARY-SECRET-7f3a"
+CONSOLE_ENCODINGS = ("utf-8", "ascii", "cp1251")
+PROCESS_EVENTS = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "pty.spawn")
+ALLOWED_PROGRAMS = ("git", "uname")  # provenance: the evaluator's commit, platform.processor()
+EMISSION_HEADER = "id,project_name,experiment_description,epoch,start_time,duration(s),power_consumption(kWh)," \
+                  "CO2_emissions(kg),CPU_name,GPU_name,OS,region/country,cost"
 FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
 
 
@@ -92,10 +103,10 @@ def _good_predictions(folder: Path) -> dict:
             "4": text("2"), "5": text("синий")}
 
 
-def _emission(folder: Path, co2: str) -> None:
-    header = "id,project_name,experiment_description,epoch,start_time,duration(s),power_consumption(kWh)," \
-             "CO2_emissions(kg),CPU_name,GPU_name,OS,region/country,cost\n"
-    _put(folder / "emission.csv", header + f"r,FBC2,TargetValue,N/A,2022,1,0.1,{co2},cpu,gpu,Linux,RU,0\n")
+def _emission(folder: Path, co2: str, kwh: str = "0.1", header: str = EMISSION_HEADER, extra: str = "") -> None:
+    """An eco2AI CSV whose TargetValue row used 0.1 kWh in an hour (100 W) unless told otherwise."""
+    _put(folder / "emission.csv",
+         header + "\n" + f"r,FBC2,TargetValue,N/A,2022,3600,{kwh},{co2},cpu,gpu,Linux,RU,0{extra}\n")
 
 
 def ingredient_names() -> list[str]:
@@ -190,12 +201,37 @@ def _ing_shared_name(rng, folder, canary):
     _put(folder / "name.txt", "Same Name\n")
 
 
+LOOK_ALIKES = ("S\u0430me Name", "Same\u200b Name", "Same Name\u0301", "\uff33\uff41\uff4d\uff45 Name",
+               "\u0405ame \u039dame", "SAME NAME", "Same\u00a0Name", "Sa\u034fme Name\ufe0f")
+
+
+def _ing_look_alike_name(rng, folder, canary):
+    _put(folder / "name.txt", rng.choice(LOOK_ALIKES) + "\n")
+
+
+def _ing_emoji_name(rng, folder, canary):
+    _put(folder / "name.txt", rng.choice(["Команда \U0001f680", "\U0001f525\U0001f525", "\u2603 snow",
+                                          "\U0001f468\u200d\U0001f4bb team"]) + "\n")
+
+
 def _ing_bad_co2(rng, folder, canary):
     _emission(folder, rng.choice(["-1", "nan", "inf", "-inf", "1e999", "x", "", "9" * 400]))
 
 
 def _ing_good_co2(rng, folder, canary):
-    _emission(folder, rng.choice(["0.001", "0", "0.5"]))
+    _emission(folder, rng.choice(["0.001", "0.0436529", "0.096"]))  # 10, 436.5 and 960 kg per MWh
+
+
+def _ing_crafted_co2(rng, folder, canary):
+    kind = rng.choice(["vanishing", "second_column", "out_of_range", "no_energy"])
+    if kind == "vanishing":
+        _emission(folder, rng.choice(["-0", "0.0", "5e-324", "0"]), kwh="0.5")
+    elif kind == "second_column":  # csv.DictReader would keep the last, planted value
+        _emission(folder, "0.0436529", header=EMISSION_HEADER + ",CO2_emissions(kg)", extra=",0.0000001")
+    elif kind == "out_of_range":
+        _emission(folder, rng.choice(["0.00001", "5"]))  # 0.1 and 50000 kg per MWh
+    else:
+        _emission(folder, "0.0436529", kwh=rng.choice(["0", "-0.1", "nan"]))
 
 
 def _ing_emission_fifo(rng, folder, canary):
@@ -212,6 +248,23 @@ def _ing_big_image(rng, folder, canary):
 
     (folder / "images" / "2.png").unlink(missing_ok=True)
     Image.new("RGB", (rng.choice([4200, 5000]), 4100), "white").save(folder / "images" / "2.png", compress_level=1)
+
+
+def _hostile_images():
+    sys.path.insert(0, str(ROOT / "tests"))
+    from helpers import hostile_images
+
+    return hostile_images
+
+
+def _ing_postscript_image(rng, folder, canary):
+    images = _hostile_images()
+    _put(folder / "images" / rng.choice(["2.png", "3.png"]), rng.choice([images.POSTSCRIPT, images.DOS_EPS]))
+
+
+def _ing_slow_jpeg(rng, folder, canary):
+    """A progressive JPEG with thousands of scans saved under the PNG name the predictions use."""
+    _put(folder / "images" / "3.png", _hostile_images().many_scan_jpeg(256, rng.choice([500, 3000])))
 
 
 def _ing_long_answer(rng, folder, canary):
@@ -250,26 +303,40 @@ def make_team(rng: random.Random, folder: Path, canary: Path, count: int | None 
 
 @contextlib.contextmanager
 def recorded_opens():
-    """Paths opened while inside (an audit hook; hooks cannot be removed, so it stops recording after)."""
+    """(paths opened, processes started) while inside (an audit hook; hooks cannot be removed, so it
+    stops recording after)."""
     opened: list[str] = []
+    started: list[str] = []
     active = [True]
 
     def hook(event, args):
-        if active[0] and event == "open" and args and isinstance(args[0], (str, bytes)):
+        if not active[0]:
+            return
+        if event == "open" and args and isinstance(args[0], (str, bytes)):
             opened.append(os.fsdecode(args[0]))
+        elif event.startswith(PROCESS_EVENTS) and not (args and os.path.basename(os.fsdecode(args[0])) in ALLOWED_PROGRAMS):
+            started.append(f"{event} {str(args)[:120]}")
 
     sys.addaudithook(hook)
     try:
-        yield opened
+        yield opened, started
     finally:
         active[0] = False
 
 
+def console(encoding: str) -> io.TextIOWrapper:
+    """A console stream that cannot encode everything (strict errors, like a real cp1251 terminal)."""
+    return io.TextIOWrapper(io.BytesIO(), encoding=encoding, errors="strict")
+
+
 def allowed(path: str, roots: list[str]) -> bool:
-    """Inside a team folder or the set, or a Python/site-packages file (imports, fonts)."""
+    """Inside a team folder or the set, or a Python/site-packages file (imports, fonts), or the
+    editable install's import hook (an audit "open" of a name, not of a file)."""
+    if path.startswith("__editable__.") and os.sep not in path:
+        return True
     real = os.path.realpath(path)
     library = [os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, str(ROOT / "evaluator"),
-                                                     str(ROOT / "solution"))]
+                                             str(ROOT / "solution"), str(ROOT / "fbc2_io"))]
     return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots + library) or \
         real.startswith(tempfile.gettempdir()) and ".evaluator-" in os.path.basename(real) or real == os.devnull
 
@@ -294,11 +361,14 @@ def run_round(seed: int, workdir: Path, teams: int = 4) -> dict:
             "--task-ids", str(root / "gt" / "sample_ids.json"), "--quiet", *map(str, folders)]
     for flag, path in outputs.items():
         args += [flag, str(path)]
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with recorded_opens() as opened, contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+    encoding = rng.choice(CONSOLE_ENCODINGS)
+    stdout, stderr = console(encoding), console(encoding)
+    with recorded_opens() as (opened, started), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         code = main(args)
-    where = f"seed {seed}, ingredients {applied}"
-    assert code == 0, f"{where}: exit {code}: {stderr.getvalue()[-500:]}"
+    stderr.flush()
+    where = f"seed {seed}, console {encoding}, ingredients {applied}"
+    assert code == 0, f"{where}: exit {code}: {stderr.buffer.getvalue()[-500:]!r}"
+    assert not started, f"{where}: started a process: {started[:3]}"
     roots = [str(root / "gt"), str(out)] + [os.path.realpath(f) for f in folders if f.is_dir()]
     outside = [p for p in opened if not allowed(p, roots)]
     assert not outside, f"{where}: opened outside the team folders: {outside[:5]}"
@@ -319,12 +389,37 @@ def run_round(seed: int, workdir: Path, teams: int = 4) -> dict:
         assert {"team", "rank", "error", "co2_kg"} <= set(e), where
         assert (e["rank"] is None) == (e["error"] is not None), f"{where}: {e['team']!r} rank/error"
         assert not (e["error"] or "").startswith("evaluator error"), f"{where}: an evaluator bug: {e['error']}"
-        assert e["co2_kg"] is None or e["co2_kg"] >= 0, where
+        assert e["co2_kg"] is None or e["co2_kg"] > 0, where
+        if e["co2_kg"] is not None:
+            assert_consistent_co2(Path(e.get("path") or e["directory"]), where)
     assert len({e["team"] for e in entries}) == teams, f"{where}: team names not told apart"
+    assert_look_alikes_flagged(entries, where)
     for row in csv.reader(io.StringIO(outputs["--csv"].read_text(encoding="utf-8"))):
         for cell in row:
             assert not cell.startswith(FORMULA_STARTS), f"{where}: CSV cell {cell[:40]!r}"
     return applied
+
+
+def assert_consistent_co2(folder: Path, where: str) -> None:
+    """A CO2 value the leaderboard kept comes from a TargetValue row that co2_rows accepts."""
+    from evaluator.co2_rows import judge_row
+
+    reader = csv.DictReader(io.StringIO((folder / "emission.csv").read_text(encoding="utf-8")))
+    rows = [row for row in reader if "TargetValue" in (row.get("experiment_description") or "")]
+    value, problem, _ = judge_row(reader.fieldnames, rows[-1] if rows else None)
+    assert problem is None and value is not None and value > 0, f"{where}: CO2 kept from {folder}: {problem}"
+
+
+def assert_look_alikes_flagged(entries: list[dict], where: str) -> None:
+    """Teams whose names differ as text but not after normalisation are flagged as look-alikes."""
+    from evaluator.names import name_key
+
+    by_key: dict[str, set[str]] = {}
+    for e in entries:
+        by_key.setdefault(name_key(e["name"]), set()).add(e["name"])
+    for e in entries:
+        if len(by_key[name_key(e["name"])]) > 1:
+            assert e.get("look_alike"), f"{where}: {e['name']!r} looks like another team's name but is not flagged"
 
 
 def main(argv=None) -> int:

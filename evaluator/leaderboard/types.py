@@ -19,8 +19,12 @@ class TeamEntry:
     error: str | None = None  # why the team is not ranked
     report: ScoreReport | None = None  # not in the JSON
     co2_kg: float | None = None
-    co2_note: str | None = None
+    co2_note: str | None = None  # why there is no CO2 value (rejected, absent)
+    co2_notes: list[str] = field(default_factory=list)  # about a value kept: an implausible mean power
     duplicate_name: bool = False
+    look_alike: bool = False  # the name reads like another team's, different one (evaluator.names)
+    other_input: bool = False  # refused: its run_state.json records another input.json than --input
+    sustainable: str = ""  # "WINNER", "eligible", "not eligible: <why>" or ""
 
     @property
     def directory(self) -> str:
@@ -66,7 +70,8 @@ class TeamEntry:
             "prize_eligible": report.prize_eligible if report else None,
             "problems": report.problems.missing + report.problems.malformed if report else None,
             "warnings": len(report.warnings) if report else 0,
-            "co2_kg": self.co2_kg, "co2_note": self.co2_note, "duplicate_name": self.duplicate_name,
+            "co2_kg": self.co2_kg, "co2_note": self.co2_note, "co2_notes": self.co2_notes,
+            "sustainable": self.sustainable, "duplicate_name": self.duplicate_name, "look_alike": self.look_alike,
             "notes": self.notes,
         }
 

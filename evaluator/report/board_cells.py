@@ -22,15 +22,17 @@ def score_cell(value: float | None, stderr: float | None) -> str:
 def co2_cell(entry: TeamEntry) -> str:
     """CO2 in grams, or why there is none."""
     if entry.co2_kg is not None:
-        return fmt_grams(entry.co2_kg)
+        return fmt_grams(entry.co2_kg) + (" (see notes)" if entry.co2_notes else "")
     return f"- ({entry.co2_note})" if entry.co2_note else "-"
 
 
 def sustainable_cell(board: Board, entry: TeamEntry) -> str:
-    if board.sustainable_winner == entry.team:
-        return "WINNER"
-    above = board.nomination is not None and entry.integral > board.nomination
-    return "eligible" if above else ""
+    return entry.sustainable
+
+
+def team_notes(board: Board) -> list[tuple[str, str]]:
+    """(team, note) for every note the organiser should see: names, inputs, implausible CO2 figures."""
+    return [(e.team, note) for e in board.entries for note in e.notes + e.co2_notes]
 
 
 def nomination_line(board: Board) -> str:

@@ -19,6 +19,7 @@ from evaluator.report.board_cells import (
     nomination_line,
     shown_tasks,
     sustainable_cell,
+    team_notes,
 )
 from evaluator.report.format import components_text, fmt, fmt_score
 from evaluator.report.gallery import GalleryTask, gallery_html
@@ -175,6 +176,10 @@ def render_leaderboard_html(board: Board, gallery: list[GalleryTask] | None = No
                     "<table class='failed'><tr><th>team</th><th>folder</th><th>reason</th></tr>" + "".join(
                         f"<tr><td>{e(x.team)}</td><td>{e(x.directory)}</td><td class='reason'>{e(x.error)}</td></tr>"
                         for x in failed) + "</table>")
+    notes = team_notes(board)
+    if notes:
+        body.append("<h2>Notes</h2><table class='failed'><tr><th>team</th><th>note</th></tr>" + "".join(
+            f"<tr><td>{e(team)}</td><td class='reason'>{e(note)}</td></tr>" for team, note in notes) + "</table>")
     body.append(gallery_html(gallery))
     body.append(provenance_html(board.provenance))
     teams = f"{len(board.entries)} team{'s' if len(board.entries) != 1 else ''}"

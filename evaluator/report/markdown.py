@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from evaluator.io.display import clean_text
 from evaluator.leaderboard.types import Board
-from evaluator.report.board_cells import best_line, failed_rows, nomination_line, ranked_rows, shown_tasks
+from evaluator.report.board_cells import (
+    best_line,
+    failed_rows,
+    nomination_line,
+    ranked_rows,
+    shown_tasks,
+    team_notes,
+)
 
 MARKDOWN_SPECIALS = "\\`*_[]<>|&~"  # cells never start a line, so #, +, - and digits with . are safe
 
@@ -25,4 +32,8 @@ def render_markdown(board: Board) -> str:
     if failed:
         out += f"\nNot ranked ({len(failed)} failed):\n\n| team | reason |\n| --- | --- |\n"
         out += "".join(f"| {markdown_cell(team)} | {markdown_cell(reason)} |\n" for team, reason in failed)
+    notes = team_notes(board)
+    if notes:
+        out += "\nNotes:\n\n| team | note |\n| --- | --- |\n"
+        out += "".join(f"| {markdown_cell(team)} | {markdown_cell(note)} |\n" for team, note in notes)
     return out

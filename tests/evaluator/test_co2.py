@@ -43,9 +43,10 @@ def test_no_targetvalue_row_gives_none(tmp_path):
     assert target_value_co2(path) == (None, "no TargetValue row")
 
 
-@pytest.mark.parametrize("value, reason", [("-0.5", "is negative"), ("nan", "is not finite"), ("inf", "is not finite"),
-                                           ("-inf", "is not finite"), ("1" * 400, "is not finite"),
-                                           ("lots", "is not a number"), ("", "is not a number")])
+@pytest.mark.parametrize("value, reason", [("-0.5", "is not above 0"), ("nan", "is not a finite number"),
+                                           ("inf", "is not a finite number"), ("-inf", "is not a finite number"),
+                                           ("1" * 400, "is not a finite number"), ("lots", "is not a finite number"),
+                                           ("", "is not a finite number")])
 def test_co2_must_be_a_finite_non_negative_number(tmp_path, value, reason):
     path = write_emissions(tmp_path / "e.csv", [row("r1", "TargetValue", "N/A", "1", "0.1", value)])
     co2, note = target_value_co2(path)

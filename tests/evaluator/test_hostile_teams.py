@@ -129,7 +129,7 @@ def test_teams_sharing_a_name_are_told_apart_and_flagged(fbc2_set):
     folders = [team(fbc2_set, name) for name in ("x", "y")]
     for folder in folders:
         (folder / "name.txt").write_text("Same\n", encoding="utf-8")
-        write_emissions(folder / "emission.csv", [row("r", "TargetValue", "N/A", "1", "1", "0.001")])
+        write_emissions(folder / "emission.csv", [row("r", "TargetValue", "N/A", "3600", "1", "0.5")])
     board = build_leaderboard(str(fbc2_set.gt_path), str(fbc2_set.task_ids_path), [str(f) for f in folders],
                               options=ScoreOptions(progress=False), baseline=0.0)
     assert sorted(e["team"] for e in board.to_json()["entries"]) == ["Same (x)", "Same (y)"]

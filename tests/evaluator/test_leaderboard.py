@@ -55,7 +55,7 @@ def teams(fbc2_set):
     perfect = fbc2_set.perfect_predictions("perfect")
     fbc2_set.write_predictions(perfect, "perfect")
     (fbc2_set.root / "perfect" / "name.txt").write_text("Team Perfect\n", encoding="utf-8")
-    write_emissions(fbc2_set.root / "perfect" / "emission.csv", [row("r", "TargetValue", "N/A", "1", "1", "0.7")])
+    write_emissions(fbc2_set.root / "perfect" / "emission.csv", [row("r", "TargetValue", "N/A", "3600", "1", "0.7")])
     half = {sid: value for sid, value in perfect.items() if sid in {"0", "2", "8", "10"}}
     fbc2_set.write_predictions(half, "half")
     (fbc2_set.root / "broken").mkdir()

@@ -52,7 +52,7 @@ class Tables(HTMLParser):
 def board_files(fbc2_set, tmp_path):
     perfect = fbc2_set.perfect_predictions("good")
     fbc2_set.write_predictions(perfect, "good")
-    write_emissions(fbc2_set.root / "good" / "emission.csv", [row("r", "TargetValue", "N/A", "1", "1", "0.000001")])
+    write_emissions(fbc2_set.root / "good" / "emission.csv", [row("r", "TargetValue", "N/A", "0.1", "0.000002", "0.000001")])
     fbc2_set.write_predictions({sid: v for sid, v in perfect.items() if sid in {"0", "2", "4", "8"}}, "half")
     (fbc2_set.root / "half" / "images").mkdir(exist_ok=True)
     (fbc2_set.root / "half" / "images" / "4.png").write_bytes((fbc2_set.root / "good" / "images" / "4.png").read_bytes())
