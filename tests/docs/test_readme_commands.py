@@ -16,6 +16,7 @@ PY = ".venv/bin/python"
 # program (the start of a command) -> where it is exercised: ".ci/run" or test files
 EXERCISED = {
     "bash scripts/install.sh": [".ci/run"],
+    "bash scripts/docker_check.sh": ["tests/submission/test_docker_check.py"],  # and .ci/run (SAMPLES=2)
     f"{PY} -m pytest -q": [".ci/run"],
     f"{PY} run.py": ["tests/run/test_run_behaviour.py", "tests/run/test_usage_and_logs.py", "tests/run/test_hardening.py"],
     f"{PY} -m evaluator score": ["tests/evaluator/test_cli.py"],
