@@ -166,6 +166,20 @@ def fail(message: str, code: int = 2):
     sys.exit(code)
 
 
+RUNTIME_MODULES = ("torch", "numpy", "PIL", "tqdm", "safetensors")  # what the submission cannot run without
+
+
+def check_dependencies() -> None:
+    """One line naming the install command when this Python lacks run.py's packages (e.g. the system
+    ``python3`` outside ``.venv``), instead of a traceback from the first import."""
+    import importlib.util
+
+    missing = [name for name in RUNTIME_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        fail(f"the Python packages {', '.join(missing)} are missing for {sys.executable}: run "
+             "`bash scripts/install.sh` and use .venv/bin/python run.py")
+
+
 def warn(message: str) -> None:
     print(f"run.py: warning: {message}", file=sys.stderr)
 
@@ -322,6 +336,7 @@ def execute(argv=None) -> RunOutcome:
     make_console_safe()
     try:
         args = parse_args(argv)
+        check_dependencies()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # library warnings (eco2AI's pandas, torch, ...) are not the run's
             return _execute(args, started, stops)

@@ -68,3 +68,13 @@ def test_line_progress_says_the_final_count_once(capsys, monkeypatch):
     with LineProgress("image", 1, every=30.0) as bar:
         bar.update(1)  # the last update prints the final count ...
     assert capsys.readouterr().err.splitlines() == ["image: 1/1 samples, 40 s"]  # ... and the exit does not repeat it
+
+
+def test_a_python_without_the_packages_is_one_line_naming_the_install_command(tmp_path):
+    path = write_input(tmp_path / "in", {"a": [{"type": "text", "content": "x"}]})
+    # -S: this interpreter without its site-packages (torch, numpy, Pillow...), as the system python3 is
+    result = subprocess.run([sys.executable, "-S", str(ROOT / "run.py"), "--input", str(path), "--output",
+                             str(tmp_path / "o")], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    err = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(err) == 1, result.stderr
+    assert err[0].startswith("run.py: the Python packages torch, numpy, PIL") and "bash scripts/install.sh" in err[0]
