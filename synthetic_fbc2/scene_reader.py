@@ -263,8 +263,9 @@ def vqgan_reconstructions(images: list[Image.Image], vqgan_dir: str | Path, batc
     """Encode and decode each image with a weights folder's VQGAN at READ_SIZE, saved as run.py does."""
     import torch
 
+    # torch and the VQGAN only here: reading a scene needs neither (start-up time of the reader)
     from solution.images import prepare_image, to_pil
-    from solution.vqgan import find_vqgan_file, load_vqgan, resolve_vqgan_config
+    from solution.vqgan import find_vqgan_file, load_vqgan, resolve_vqgan_config  # likewise
 
     vqgan = load_vqgan(find_vqgan_file(vqgan_dir), resolve_vqgan_config(folder=vqgan_dir))
     out = []

@@ -105,7 +105,7 @@ def assert_graphs_ran(engine, standin, replays_before=0):
 
 
 @pytest.mark.parametrize("decoding", ["static", "graph"])
-@pytest.mark.parametrize("batch", [1, 2, 5])
+@pytest.mark.parametrize("batch", range(1, 9))
 def test_static_image_tokens_equal_cached_and_full(tiny_model, tiny_config, decoding, batch, cuda_standin,
                                                     monkeypatch):
     left, _, _ = split(tiny_config, random_sequence(tiny_config, batch=batch, seed=40 + batch))
@@ -166,6 +166,18 @@ def test_right_text_rows_finish_at_different_steps_and_match_one_by_one(tiny_par
                     assert_graphs_ran(engine, cuda_standin)
     assert len(lengths_seen) >= 3  # the biases really made rows stop at different steps
     assert c.r_text_seq_length - 2 in lengths_seen  # and some ran to the end
+
+
+@pytest.mark.parametrize("batch", range(1, 9))
+def test_graph_right_texts_equal_cached_at_every_batch_size(tiny_params, tiny_config, batch, cuda_standin, monkeypatch):
+    """Graph decoding of right texts, shrinking included, gives each row what the cached path gives."""
+    model = model_with_eos_bias(tiny_params, 0.45)  # rows stop at different steps: the batch shrinks
+    left, image, right = split(tiny_config, random_sequence(tiny_config, batch=batch, seed=60 + batch))
+    prefix = right[:, :2]
+    engine = graph_engine(model, batch, cuda_standin, monkeypatch, bucket=5)
+    out = generate_right_text(model, left, image, prefix, GREEDY, decoding="graph", check_every=1, engine=engine)
+    assert out == generate_right_text(model, left, image, prefix, GREEDY, decoding="cached")
+    assert_graphs_ran(engine, cuda_standin)
 
 
 def test_engine_is_reused_across_batches_of_different_sizes(tiny_params, tiny_config):
