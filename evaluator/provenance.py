@@ -49,6 +49,14 @@ def git_commit() -> dict:
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 
+def command_line(argv: list[str]) -> list[str]:
+    """The command as its user typed it: ``python -m evaluator ...`` rather than ``__main__.py ...``."""
+    program = os.path.basename(argv[0]) if argv else ""
+    if program == "__main__.py":
+        return ["python", "-m", "evaluator", *argv[1:]]
+    return [program, *argv[1:]]
+
+
 def provenance(inputs: dict[str, str | None]) -> dict:
     """{created_utc, evaluator {version, git commit}, python, platform, packages, command, inputs}.
 
@@ -60,6 +68,6 @@ def provenance(inputs: dict[str, str | None]) -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "packages": {name: _version(name) for name in PACKAGES},
-        "command": [os.path.basename(sys.argv[0])] + sys.argv[1:],
+        "command": command_line(sys.argv),
         "inputs": {role: {"path": path, "sha256": sha256_of(path)} for role, path in inputs.items() if path},
     }

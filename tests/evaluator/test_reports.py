@@ -10,6 +10,7 @@ from evaluator.cli import main
 from evaluator.metrics.standard_error import bootstrap_stderr, combined_stderr
 from evaluator.metrics.task_metrics import TASK_METRICS, TaskResult
 from evaluator.pngplot import nice_ticks
+from evaluator.provenance import command_line
 from evaluator.report.format import fmt_grams, fmt_score
 from evaluator.scoring.score import thresholds_summary
 
@@ -191,3 +192,9 @@ def test_power_model_is_written_and_a_thousandfold_spread_is_flagged(tmp_path, c
     assert "eco2AI power model: CPU = TDP 200 W x load; GPU = NVML readings; RAM by size; mean power 100-1e+05 W by run" \
         in captured.out
     assert "evaluator: warning: the runs' mean power differs 1000-fold (100 W to 1e+05 W)" in captured.err
+
+
+def test_provenance_names_the_command_as_typed():
+    assert command_line(["/x/evaluator/__main__.py", "score", "--json", "a.json"]) == \
+        ["python", "-m", "evaluator", "score", "--json", "a.json"]
+    assert command_line(["/usr/bin/fbc2-eval", "leaderboard"]) == ["fbc2-eval", "leaderboard"]
