@@ -1,9 +1,16 @@
 """Fixtures shared by every test directory."""
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from helpers.run_entry import make_tiny_weights
+
+# DeepSpeed JIT-builds a CPU communication op under TORCH_EXTENSIONS_DIR (default ~/.cache). A build
+# killed half-way leaves a lock file there that makes every later DeepSpeed start wait forever, so each
+# test session builds into a folder of its own (subprocesses inherit it).
+os.environ.setdefault("TORCH_EXTENSIONS_DIR", tempfile.mkdtemp(prefix="fbc2-torch-extensions-"))
 
 
 @pytest.fixture(scope="session")
