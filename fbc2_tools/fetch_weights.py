@@ -8,7 +8,7 @@ with ``HF_HUB_OFFLINE=1`` only the cache is read. The FID Inception is not on th
 pytorch-fid's release through torch.hub's cache (``TORCH_HOME``). Every file is checked against the
 size and sha256 recorded below when one is recorded, and against the sha256 the hub reported for it
 (an LFS file's cache blob is named by its sha256); then the folder is checked by the code that will
-read it (``solution.weights``, ``evaluator.ruclip``, ``evaluator.fid``) and the flags to pass are printed.
+read it (``solution.weights``, ``evaluator.metrics.ruclip``, ``evaluator.metrics.fid``) and the flags to pass are printed.
 Files are hard-linked from the cache when it is on the same file system, else copied.
 """
 
@@ -210,9 +210,10 @@ def fetch_model(name: str, out: Path, cache_dir: str | None, load: bool) -> str:
 
 
 def fetch_evaluator(out: Path, cache_dir: str | None, load: bool) -> str:
-    from evaluator.fid import load_inception
-    from evaluator.ruclip import load_ruclip
-    from evaluator.weights import WeightsMissing
+    # the evaluator (and torch) only for --evaluator: fetching RUDOLPH never loads it (start-up time)
+    from evaluator.errors import WeightsUnavailable
+    from evaluator.metrics.fid import load_inception  # likewise
+    from evaluator.metrics.ruclip import load_ruclip  # likewise
 
     out.mkdir(parents=True, exist_ok=True)
     records = fetch_all([*RUCLIP, FID], out, cache_dir)
@@ -222,7 +223,7 @@ def fetch_evaluator(out: Path, cache_dir: str | None, load: bool) -> str:
         try:
             load_ruclip(str(clip_dir))
             load_inception(str(fid_file))
-        except WeightsMissing as error:
+        except WeightsUnavailable as error:
             raise FetchError(one_line(error)) from None
     return f"python3 -m evaluator score ... --clip-weights {clip_dir} --inception-weights {fid_file}"
 

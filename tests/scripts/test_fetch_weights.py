@@ -141,8 +141,8 @@ def test_recorded_size_and_sha256_are_checked(tmp_path):
 
 
 def evaluator_cache(cache: Path, torch_home: Path, tiny_weights: Path) -> Path:
-    from evaluator.fid import build_inception
-    from evaluator.ruclip import build_ruclip
+    from evaluator.metrics.fid import build_inception
+    from evaluator.metrics.ruclip import build_ruclip
 
     config = {"embed_dim": 16, "image_resolution": 28, "vision_layers": 2, "vision_width": 64,
               "vision_patch_size": 7, "context_length": 77, "vocab_size": 600, "transformer_width": 32,
