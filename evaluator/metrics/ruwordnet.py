@@ -51,23 +51,18 @@ class RuWordNetSynonyms:
             synset_ids = [s[1] for s in senses if s[1] is not None]
             names = {word}
             if synset_ids:
-                marks = ",".join("?" * len(synset_ids))
-                rows = self._db.execute(
-                    "SELECT s.title FROM hypernym_relation h JOIN synset s ON s.id = h.hypernym_id "
-                    f"WHERE h.hyponym_id IN ({marks})",
-                    synset_ids,
-                )
-                names.update(row[0].lower() for row in rows if row[0])
-            marks = ",".join("?" * len(sense_ids))
-            rows = self._db.execute(
-                "SELECT d.name FROM derivation_relation r JOIN sense d ON d.id = r.derivative_id "
-                f"WHERE r.source_id IN ({marks})",
-                sense_ids,
-            )
-            names.update(row[0].lower() for row in rows if row[0])
+                names |= self._names("SELECT s.title FROM hypernym_relation h JOIN synset s ON s.id = h.hypernym_id "
+                                     "WHERE h.hyponym_id IN ({})", synset_ids)
+            names |= self._names("SELECT d.name FROM derivation_relation r JOIN sense d ON d.id = r.derivative_id "
+                                 "WHERE r.source_id IN ({})", sense_ids)
             result = frozenset(names)
         self._cache[word] = result
         return result
+
+    def _names(self, query: str, ids: list) -> set[str]:
+        """The lower-cased, non-empty names ``query`` (one ``IN ({})`` of ``ids``) returns."""
+        rows = self._db.execute(query.format(",".join("?" * len(ids))), ids)
+        return {row[0].lower() for row in rows if row[0]}
 
     def close(self) -> None:
         self._db.close()
