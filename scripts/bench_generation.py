@@ -145,12 +145,14 @@ def step_figures(model, rows_list, device, param_bytes: int, repeats: int) -> No
     c = model.config
     positions = {"image": c.parts["image"][0] + c.image_seq_length // 2, "right": c.parts["right"][0] + 2}
     element = model.text_embeddings.weight.element_size()
-    print(f"{'rows':>4} {'part':<6}{'keys':>6} {'mode':<6}{'ms/step':>9}{'tok/s':>9}{'GB read':>9}{'GB/s':>8}")
+    print(f"{'rows':>4} {'part':<6}{'keys':>6} {'mode':<8}{'ms/step':>9}{'tok/s':>9}{'GB read':>9}{'GB/s':>8}")
     for rows in rows_list:
-        for graphs in (False, True):
-            engine = DecodeEngine(model, rows, use_graphs=graphs)
+        for graphs, windows in ((False, False), (False, True), (True, True)):
+            engine = DecodeEngine(model, rows, use_graphs=graphs, windows=windows)
             for part, position in positions.items():
                 step = engine.step(part, rows, position)
+                if part != "image" and windows and not graphs:
+                    continue  # windows change image steps only
                 tokens = torch.zeros(rows, dtype=torch.long, device=device)
 
                 def one(step=step, position=position, tokens=tokens):
@@ -160,8 +162,10 @@ def step_figures(model, rows_list, device, param_bytes: int, repeats: int) -> No
                 one()
                 sync(device)
                 ms = event_ms(device, one, repeats)
-                read = param_bytes + 2 * c.num_layers * rows * step.shape.keys * c.hidden_size * element
-                print(f"{rows:>4} {part:<6}{step.shape.keys:>6} {'graph' if graphs else 'eager':<6}{ms:>9.3f}"
+                read = param_bytes + 2 * rows * step.keys_read() * c.hidden_size * element  # weights, keys and values
+                mode = "graph" if graphs else "windows" if windows else "eager"
+                keys = step.keys_read() // c.num_layers
+                print(f"{rows:>4} {part:<6}{keys:>6} {mode:<8}{ms:>9.3f}"
                       f"{rows / ms * 1000:>9.0f}{read / 1e9:>9.2f}{read / ms / 1e6:>8.0f}")
             if graphs:
                 print(f"     {format_status(engine.status())}")
@@ -260,6 +264,8 @@ def main(argv=None) -> None:
     p.add_argument("--figures", action="store_true", help="the figures of scripts/gpu_check.sh (see above)")
     p.add_argument("--repeats", type=int, default=20, help="steps timed per figure (default 20)")
     p.add_argument("--cuda-standin", action="store_true", help="CUDA graphs through the CPU stand-in (rehearsal)")
+    p.add_argument("--no-windows", action="store_true",
+                   help="eager static steps read every key up to their bucket (default: the image layers' key windows)")
     args = p.parse_args(argv)
     if args.cuda_standin:
         install_cuda_standin()
@@ -310,6 +316,8 @@ def main(argv=None) -> None:
                 torch.cuda.reset_peak_memory_stats(device)
             try:
                 engine = DecodeEngine.for_decoding(model, b, mode)
+                if engine is not None:
+                    engine.windows = not args.no_windows
                 image_s, right_s, ids, texts = measure(model, mode, engine, inputs, image_steps, right_steps, device)
             except Exception as e:  # noqa: BLE001 - one mode failing must not hide the others
                 print(f"{b:>5} {mode:<8} failed: {type(e).__name__}: {str(e).splitlines()[0][:150] if str(e) else ''}")

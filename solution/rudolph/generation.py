@@ -21,7 +21,7 @@ import statistics
 import sys
 import time
 from contextlib import nullcontext
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -54,6 +54,11 @@ def key_end(position: int, bucket: int, seq_length: int) -> int:
     return min(seq_length, (position // bucket + 1) * bucket)
 
 
+def bucket_start(keys: int, bucket: int) -> int:
+    """The first position whose ``key_end`` is ``keys``."""
+    return (keys - 1) // bucket * bucket
+
+
 # -- attention kernels ------------------------------------------------------------------------------------
 def cudnn_attention_is_default(torch_version: str, capability: tuple[int, int] | None, cudnn_version: int | None) -> bool:
     """Whether PyTorch itself picks cuDNN attention first here: from 2.9 on, on sm90/sm100, with cuDNN
@@ -64,17 +69,31 @@ def cudnn_attention_is_default(torch_version: str, capability: tuple[int, int] |
             and cudnn_version is not None and cudnn_version > 91500)
 
 
-def attention_kernels(device: torch.device) -> dict:
+class Kernel(NamedTuple):
+    """How a step attends: ``backend``, the SDPA backend its attention is pinned to (None: PyTorch's
+    choice), and ``windows``: whether the row and conv layers of image steps read only their key
+    windows (``Rudolph.step(window_from=...)``, attention over two cache ranges in place)."""
+    backend: object
+    windows: bool
+
+
+def attention_kernels(device: torch.device, part: str = "image") -> dict[str, Kernel]:
     """The attention kernels a captured step may be pinned to, by name. On CUDA: memory-efficient, math,
-    and cuDNN where it is PyTorch's default (flash takes no mask, so it is none); on CPU: math and flash."""
+    and cuDNN where it is PyTorch's default (flash takes no mask, so it is none); on CPU: math and flash.
+    For image steps also ``windows``: the windowed layers over their ranges, the others on the
+    reference kernel."""
     from torch.nn.attention import SDPBackend
 
     if device.type != "cuda":
-        return {"math": SDPBackend.MATH, "flash": SDPBackend.FLASH_ATTENTION}
-    kernels = {"efficient": SDPBackend.EFFICIENT_ATTENTION, "math": SDPBackend.MATH}
-    capability = torch.cuda.get_device_capability(device)
-    if cudnn_attention_is_default(torch.__version__, capability, torch.backends.cudnn.version()):
-        kernels["cudnn"] = SDPBackend.CUDNN_ATTENTION
+        backends = {"math": SDPBackend.MATH, "flash": SDPBackend.FLASH_ATTENTION}
+    else:
+        backends = {"efficient": SDPBackend.EFFICIENT_ATTENTION, "math": SDPBackend.MATH}
+        capability = torch.cuda.get_device_capability(device)
+        if cudnn_attention_is_default(torch.__version__, capability, torch.backends.cudnn.version()):
+            backends["cudnn"] = SDPBackend.CUDNN_ATTENTION
+    kernels = {name: Kernel(backend, False) for name, backend in backends.items()}
+    if part == "image":
+        kernels["windows"] = Kernel(backends[REFERENCE_KERNEL["cuda" if device.type == "cuda" else "cpu"]], True)
     return kernels
 
 
@@ -99,7 +118,7 @@ def choose_kernel(times_ms: dict[str, list[float]], matches: dict[str, bool]) ->
 class Shape(NamedTuple):
     part: str
     rows: int
-    keys: int
+    keys: int  # the bucket's key end; its queries stand in [bucket_start(keys), keys) of the part
 
     def __str__(self) -> str:
         return f"{self.part} x{self.rows} keys {self.keys}"
@@ -108,11 +127,14 @@ class Shape(NamedTuple):
 class StaticStep:
     """One decode step of ``shape`` on the engine's buffers ``tokens (rows,)`` and ``pos (rows,)``: logits
     ``(rows, V)`` out, ``pos`` advanced by one. Replays its CUDA graph once ``install`` got one, else runs
-    eagerly on the same buffers."""
+    eagerly on the same buffers. With ``window_from`` (the first position of its bucket) the windowed
+    layers read only their key windows; it is set by the kernel the step runs with."""
 
-    def __init__(self, model: Rudolph, cache: KVCache, shape: Shape, tokens: torch.Tensor, pos: torch.Tensor):
-        self.model, self.cache, self.shape = model, cache, shape
+    def __init__(self, model: Rudolph, cache: KVCache, shape: Shape, tokens: torch.Tensor, pos: torch.Tensor,
+                 bucket: int = KEY_BUCKET, kernel: Kernel | None = None):
+        self.model, self.cache, self.shape, self.bucket = model, cache, shape, bucket
         self.tokens, self.pos = tokens, pos
+        self.window_from = self.windows_from(kernel)  # what eager runs use
         self.logits: torch.Tensor | None = None
         self.graph = None
 
@@ -122,31 +144,43 @@ class StaticStep:
         queries it), where warm-up and capture may write."""
         return self.model.config.parts[self.shape.part][1] - 1
 
-    def run(self) -> torch.Tensor:
-        logits = self.model.step(self.tokens, self.pos, self.cache, self.shape.part, self.shape.keys)
+    def run(self, window_from: int | None = None) -> torch.Tensor:
+        logits = self.model.step(self.tokens, self.pos, self.cache, self.shape.part, self.shape.keys, window_from)
         self.pos.add_(1)
         return logits
 
-    def capture(self, backend=None):
-        """A CUDA graph of the step (attention pinned to ``backend`` if given) and the logits tensor it
+    def keys_read(self) -> int:
+        """Cache positions this step reads, summed over the layers (keys; values as many again)."""
+        ranges = self.model.step_key_ranges(self.shape.part, self.shape.keys, self.window_from)
+        return sum(b - a for kind in self.model.transformer.layer_mask_kinds for a, b in ranges[kind])
+
+    def windows_from(self, kernel: Kernel | None) -> int | None:
+        """Where the windows of this step start under ``kernel`` (None: every layer reads ``[0, keys)``)."""
+        if kernel is None or not kernel.windows:
+            return None
+        return max(self.model.config.parts[self.shape.part][0], bucket_start(self.shape.keys, self.bucket))
+
+    def capture(self, kernel: Kernel | None = None):
+        """A CUDA graph of the step (attention as ``kernel`` says, if given) and the logits tensor it
         writes. Warm-up and capture write at ``safe_position``; ``pos`` is given back as it was."""
+        backend, window_from = None if kernel is None else kernel.backend, self.windows_from(kernel)
         saved = self.pos.clone()
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream), pinned(backend):
             for _ in range(2):
                 self.pos.fill_(self.safe_position)
-                self.run()
+                self.run(window_from)
         torch.cuda.current_stream().wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
         self.pos.fill_(self.safe_position)
         with pinned(backend), torch.cuda.graph(graph):
-            logits = self.run()
+            logits = self.run(window_from)
         self.pos.copy_(saved)
         return graph, logits
 
-    def install(self, graph, logits) -> None:
-        self.graph, self.logits = graph, logits
+    def install(self, graph, logits, kernel: Kernel | None = None) -> None:
+        self.graph, self.logits, self.window_from = graph, logits, self.windows_from(kernel)
 
     def replay_at_safe_position(self) -> None:
         self.pos.fill_(self.safe_position)
@@ -157,7 +191,7 @@ class StaticStep:
         if self.graph is not None:
             self.graph.replay()
         else:
-            self.logits = self.run()
+            self.logits = self.run(self.window_from)
         return self.logits
 
 
@@ -165,11 +199,13 @@ class DecodeEngine:
     """Static decoding state kept across batches: one zeroed KV cache of ``max_batch`` rows, token and
     position buffers per (part, rows), and one ``StaticStep`` per (part, rows, key bucket), all over
     views of that cache. With ``use_graphs`` (default: on CUDA) each step is captured as a CUDA graph,
-    its attention pinned to the kernel measured fastest for that part and row count; a shape whose
-    capture fails runs eagerly (said once on stderr, listed by ``status()``)."""
+    its attention as the kernel measured fastest for that part and row count (an SDPA backend, or the
+    image layers' key windows); a shape whose capture fails runs eagerly (said once on stderr, listed by
+    ``status()``). Eager steps read the key windows when ``windows`` is on (the default)."""
 
-    def __init__(self, model: Rudolph, max_batch: int, use_graphs: bool | None = None, key_bucket: int = KEY_BUCKET):
-        self.model, self.max_batch, self.key_bucket = model, max_batch, key_bucket
+    def __init__(self, model: Rudolph, max_batch: int, use_graphs: bool | None = None, key_bucket: int = KEY_BUCKET,
+                 windows: bool = True):
+        self.model, self.max_batch, self.key_bucket, self.windows = model, max_batch, key_bucket, windows
         self.cache = model.new_cache(max_batch)
         self.device = self.cache.keys.device
         self.use_graphs = self.device.type == "cuda" if use_graphs is None else use_graphs
@@ -201,7 +237,9 @@ class DecodeEngine:
         """The step of ``rows`` rows of ``part`` whose queries stand at ``position`` (at most)."""
         shape = Shape(part, rows, key_end(position, self.key_bucket, self.model.config.seq_length))
         if shape not in self.steps:
-            step = StaticStep(self.model, self.cache.rows(0, rows), shape, *self.step_buffers(part, rows))
+            eager = Kernel(None, self.windows)
+            step = StaticStep(self.model, self.cache.rows(0, rows), shape, *self.step_buffers(part, rows),
+                              self.key_bucket, eager)
             self.steps[shape] = step
             if self.use_graphs:
                 self._capture(step)
@@ -229,8 +267,8 @@ class DecodeEngine:
         try:
             if (part, rows) not in self.kernels:
                 self._choose_kernel(part, rows)
-            kernel = self.kernels[part, rows]
-            step.install(*step.capture(attention_kernels(self.device).get(kernel)))
+            kernel = attention_kernels(self.device, part).get(self.kernels[part, rows], Kernel(None, False))
+            step.install(*step.capture(kernel), kernel)
         except Exception as e:  # noqa: BLE001 - any capture problem means: this shape runs eagerly
             step.graph = None
             reason = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
@@ -246,12 +284,13 @@ class DecodeEngine:
         self.kernels[part, rows] = None
         last_query = self.model.config.parts[part][1] - 1
         shape = Shape(part, rows, key_end(last_query, self.key_bucket, self.model.config.seq_length))
-        timed = StaticStep(self.model, self.cache.rows(0, rows), shape, *self.step_buffers(part, rows))
+        timed = StaticStep(self.model, self.cache.rows(0, rows), shape, *self.step_buffers(part, rows),
+                           self.key_bucket)
         saved = timed.pos.clone()
         graphs = {}
-        for name, backend in attention_kernels(self.device).items():
+        for name, kernel in attention_kernels(self.device, part).items():
             try:
-                graphs[name] = timed.capture(backend)
+                graphs[name] = timed.capture(kernel)
             except Exception:  # noqa: BLE001 - a kernel that cannot run these shapes is no candidate
                 continue
         if not graphs:
@@ -316,19 +355,24 @@ def format_status(status: dict | None) -> str:
 
 
 # -- decoders -------------------------------------------------------------------------------------------
-class Decoder:
+class Decoder(Protocol):
     """Feeds a growing sequence to the model: ``start(prefix)`` and ``push(tokens)`` return the next
     logits ``(b, V)``; ``keep(index)`` drops every row but ``index`` and returns the rows it now holds
     (``index`` first, then copies of ``index[0]`` where a decoder needs a fixed number of rows)."""
 
+    def start(self, prefix: torch.Tensor) -> torch.Tensor: ...
+
+    def push(self, tokens: torch.Tensor) -> torch.Tensor: ...
+
+    def keep(self, index: torch.Tensor) -> torch.Tensor: ...
+
+
+class FullRecompute:
+    """The reference: the whole sequence recomputed at every step."""
+
     def __init__(self, model: Rudolph):
         self.model = model
 
-    def keep(self, index: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-
-class FullRecompute(Decoder):
     def start(self, prefix: torch.Tensor) -> torch.Tensor:
         self.ids = prefix
         return self.model(prefix)[:, -1]
@@ -342,7 +386,12 @@ class FullRecompute(Decoder):
         return index
 
 
-class CachedDecoder(Decoder):
+class CachedDecoder:
+    """A KV cache grown by slicing: each step computes the new token over the keys written so far."""
+
+    def __init__(self, model: Rudolph):
+        self.model = model
+
     def start(self, prefix: torch.Tensor) -> torch.Tensor:
         self.cache = self.model.new_cache(prefix.shape[0])
         return self.model(prefix, self.cache, last_only=True)[:, -1]
@@ -355,14 +404,13 @@ class CachedDecoder(Decoder):
         return index
 
 
-class StaticDecoder(Decoder):
+class StaticDecoder:
     """Prefill through ``forward`` into the engine's cache, then ``StaticStep``s: every row stands at the
     same position, a Python number kept here, which picks the key bucket of each step. Shrinking goes to
     a power of two of rows, so that few step shapes (and CUDA graphs) are ever needed."""
 
     def __init__(self, model: Rudolph, part: str, engine: DecodeEngine):
-        super().__init__(model)
-        self.part, self.engine = part, engine
+        self.model, self.part, self.engine = model, part, engine
 
     def start(self, prefix: torch.Tensor) -> torch.Tensor:
         self.rows, self.position = prefix.shape

@@ -8,6 +8,8 @@ kind and slices the rows it needs for the positions being computed.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from .config import RudolphConfig
@@ -62,5 +64,19 @@ def build_mask(kind: str, config: RudolphConfig, device: torch.device | str | No
     return mask
 
 
-def build_masks(config: RudolphConfig, device: torch.device | str | None = None) -> dict[str, torch.Tensor]:
-    return {kind: build_mask(kind, config, device) for kind in MASK_KINDS}
+@functools.lru_cache(maxsize=4096)  # host numbers per (kind, config, bucket): computed once, at the first step
+def key_ranges(kind: str, config: RudolphConfig, queries: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+    """The cache ranges a layer of mask ``kind`` must read so that queries anywhere in positions
+    ``queries = [lo, hi)`` see every key their mask lets them see: ``((0, hi),)``, or, when none of these
+    queries sees the first image keys (an image query under a row or conv mask sees the left text and
+    a window of the image rows just above it), the left text and the window: ``((0, image_start),
+    (first_seen, hi))``. Read from the mask itself, so it holds for any kind and config."""
+    lo, hi = queries
+    if not 0 <= lo < hi <= config.seq_length:
+        raise ValueError(f"queries [{lo}, {hi}) are outside the sequence of {config.seq_length}")
+    image_start = config.parts["image"][0]
+    if hi <= image_start:
+        return ((0, hi),)
+    seen = build_mask(kind, config, "cpu")[lo:hi, image_start:hi].any(dim=0).nonzero()
+    first_seen = image_start + int(seen[0]) if len(seen) else hi
+    return ((0, hi),) if first_seen == image_start else ((0, image_start), (first_seen, hi))

@@ -6,10 +6,11 @@ each layer gets and what the cache returns as keys and values:
 
 - ``forward(ids, cache)`` (training, prefill, full recomputation): the positions
   ``[cache.length, cache.length + n)``, mask rows sliced with Python numbers, keys up to them;
-- ``step(tokens, pos, cache, part, keys)`` (decoding): one token per row at the device positions
-  ``pos``, attending over the first ``keys`` cache positions (a bucket that covers every position the
-  query may see; the mask rows hide the rest); no shape depends on ``pos``, so one step per bucket can
-  be captured once as a CUDA graph and replayed;
+- ``step(tokens, pos, cache, part, keys, window_from)`` (decoding): one token per row at the device
+  positions ``pos``, attending over the first ``keys`` cache positions (a bucket that covers every
+  position the query may see; the mask rows hide the rest), or, given ``window_from``, each layer over
+  the ranges its mask lets queries from there on see (``masks.key_ranges``), read in place; no shape
+  depends on ``pos``, so one step per bucket can be captured once as a CUDA graph and replayed;
 - ``attend_candidates`` in ``generation.py`` (option scoring): candidate right texts packed per
   sample, attending over the sample's cached prefix and their own keys.
 """
@@ -24,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import RudolphConfig, get_config
-from .masks import MASK_KINDS, build_mask, layer_mask_kind
+from .masks import MASK_KINDS, build_mask, key_ranges, layer_mask_kind
 from .tokenizer import PAD_ID
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}  # names on command lines
@@ -80,20 +81,41 @@ class KVCache:
         return keys[:, :, :end], values[:, :, :end]
 
 
+Ranges = tuple[tuple[int, int], ...]  # [start, end) cache ranges a layer reads, in order
+
+
 class PositionKV:
     """What one decode step writes and reads: one new position per row, ``pos (b,)`` on the device,
-    written in place; the first ``keys`` positions of the cache come back (a Python number fixed per
-    bucket, so the shapes never depend on the position)."""
+    written in place; each layer reads back its cache ``ranges`` (Python numbers fixed per bucket, so
+    the shapes never depend on the position): one range as a tensor, several as a tuple of views."""
 
-    def __init__(self, cache: KVCache, pos: torch.Tensor, keys: int):
-        self.cache, self.pos, self.keys = cache, pos, keys
+    def __init__(self, cache: KVCache, pos: torch.Tensor, ranges: list[Ranges]):
+        self.cache, self.pos, self.ranges = cache, pos, ranges
         self.rows = torch.arange(cache.batch_size, device=pos.device)
 
-    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor):
         keys, values = self.cache.keys[layer], self.cache.values[layer]
         keys[self.rows, :, self.pos] = k[:, :, 0]
         values[self.rows, :, self.pos] = v[:, :, 0]
-        return keys[:, :, :self.keys], values[:, :, :self.keys]
+        return read_ranges(keys, self.ranges[layer]), read_ranges(values, self.ranges[layer])
+
+
+def read_ranges(x: torch.Tensor, ranges: Ranges):
+    """Positions ``ranges`` of ``x (b, heads, S, d)`` as views: a tensor for one range, else a tuple."""
+    views = tuple(x[:, :, start:end] for start, end in ranges)
+    return views[0] if len(views) == 1 else views
+
+
+def attention(q: torch.Tensor, k, v, mask: torch.Tensor, dropout: float) -> torch.Tensor:
+    """Softmax attention of ``q (b, heads, t, d)`` over keys and values given as one tensor (SDPA) or as
+    a tuple of cache ranges read in place: the scores of every range side by side, one softmax in fp32,
+    the weighted values of the ranges summed. ``q`` is already scaled."""
+    if isinstance(k, torch.Tensor):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0, dropout_p=dropout)
+    scores = torch.cat([q @ key.transpose(-1, -2) for key in k], dim=-1).float()
+    probs = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1).to(q.dtype)
+    pieces = probs.split([key.shape[2] for key in k], dim=-1)
+    return sum(p @ value for p, value in zip(pieces, v, strict=True))
 
 
 class CandidateKV:
@@ -129,8 +151,7 @@ class SelfAttention(nn.Module):
         # The reference scales q before the product (CogView PB-relax order, safe in fp16) and writes
         # -10000 into masked scores; every query sees at least itself, so a boolean mask (exp -> 0)
         # gives the same probabilities.
-        y = F.scaled_dot_product_attention(q / math.sqrt(self.head_dim), k, v, attn_mask=mask, scale=1.0,
-                                           dropout_p=self.attention_dropout if self.training else 0.0)
+        y = attention(q / math.sqrt(self.head_dim), k, v, mask, self.attention_dropout if self.training else 0.0)
         y = y.transpose(1, 2).reshape(b, t, h)  # (b, heads, t, head_dim) -> (b, t, h)
         return self.output_dropout(self.dense(y).clamp(-ATTENTION_CLAMP, ATTENTION_CLAMP))
 
@@ -197,10 +218,21 @@ class SparseTransformer(nn.Module):
         """Each mask kind's rows for positions ``[start, end)`` over the keys ``[0, end)``."""
         return {kind: getattr(self, kind)[start:end, :end] for kind in MASK_KINDS}
 
-    def mask_rows_at(self, pos: torch.Tensor, keys: int) -> dict[str, torch.Tensor]:
-        """Each mask kind's row for one position per batch row over the keys ``[0, keys)``, ``(b, 1, 1, keys)``,
+    def key_ranges(self, keys: int, queries: tuple[int, int] | None) -> dict[str, Ranges]:
+        """The cache ranges each mask kind reads in a step: the keys ``[0, keys)``, or, given the positions
+        ``queries = [lo, hi)`` the step's queries stand in, only what such queries may see."""
+        if queries is None:
+            return dict.fromkeys(MASK_KINDS, ((0, keys),))
+        return {kind: key_ranges(kind, self.config, queries) for kind in MASK_KINDS}
+
+    def mask_rows_at(self, pos: torch.Tensor, ranges: dict[str, Ranges]) -> dict[str, torch.Tensor]:
+        """Each mask kind's row for one position per batch row over its key ``ranges``, ``(b, 1, 1, keys)``,
         gathered on the device."""
-        return {kind: getattr(self, kind)[:, :keys].index_select(0, pos)[:, None, None, :] for kind in MASK_KINDS}
+        masks = {}
+        for kind in MASK_KINDS:
+            rows = getattr(self, kind).index_select(0, pos)  # (b, S)
+            masks[kind] = torch.cat([rows[:, start:end] for start, end in ranges[kind]], dim=1)[:, None, None, :]
+        return masks
 
     def mask_rows_candidates(self, k: int, r: int | None = None) -> dict[str, torch.Tensor]:
         """Each kind's mask for ``k`` right texts of ``r`` tokens (default: the whole right part) packed
@@ -294,18 +326,29 @@ class Rudolph(nn.Module):
         return self.to_logits(x)
 
     def step(self, tokens: torch.Tensor, pos: torch.Tensor, cache: KVCache, part: str,
-             keys: int | None = None) -> torch.Tensor:
+             keys: int | None = None, window_from: int | None = None) -> torch.Tensor:
         """Logits ``(b, V_text + V_img)`` after one token per row: ``tokens (b,)`` of ``part`` at the
         absolute positions ``pos (b,)`` (a device tensor), attending over the cache positions
-        ``[0, keys)`` (default: all; ``keys`` must exceed every position in ``pos``). The keys and values
-        go into ``cache`` at ``pos``; no tensor shape and no Python number depends on the position, so
-        the step can be captured as a CUDA graph. ``cache.length`` is left as it is.
+        ``[0, keys)`` (default: all; ``keys`` must exceed every position in ``pos``). With
+        ``window_from`` (no position in ``pos`` before it) each layer reads only the keys its mask lets
+        such queries see (``masks.key_ranges``: for row and conv layers of image queries, the left
+        text and a window of image rows). The keys and values go into ``cache`` at ``pos``; no tensor
+        shape and no Python number depends on the position, so the step can be captured as a CUDA
+        graph. ``cache.length`` is left as it is.
         """
         keys = self.config.seq_length if keys is None else keys
         part_start = self.config.parts[part][0]
+        ranges = self.step_key_ranges(part, keys, window_from)
+        layer_ranges = [ranges[kind] for kind in self.transformer.layer_mask_kinds]
         x = self.embed_part(part, tokens[:, None], (pos - part_start)[:, None])  # (b,) -> (b, 1, h)
-        x = self.transformer(x, self.transformer.mask_rows_at(pos, keys), PositionKV(cache, pos, keys))
+        x = self.transformer(x, self.transformer.mask_rows_at(pos, ranges), PositionKV(cache, pos, layer_ranges))
         return self.to_logits(x)[:, 0]  # (b, 1, V) -> (b, V)
+
+    def step_key_ranges(self, part: str, keys: int, window_from: int | None) -> dict[str, Ranges]:
+        """The cache ranges each mask kind reads in a ``step`` of ``part`` (see there)."""
+        if window_from is None:
+            return self.transformer.key_ranges(keys, None)
+        return self.transformer.key_ranges(keys, (window_from, min(keys, self.config.parts[part][1])))
 
     def text_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """The head over the text columns ``[0, V_text)`` only (what scoring right texts needs)."""

@@ -255,4 +255,4 @@ def test_cuda_graph_steps_equal_eager_on_gpu(tiny_params, tiny_config):
     assert text == generate_right_text(model, left, image, right[:, :2], GREEDY, decoding="cached")
     status = engine.status()
     assert status["fell_back"] == {} and status["captured"] == len(engine.steps) > 2, status
-    assert status["kernels"]["image x4"] in ("efficient", "math", "cudnn")
+    assert status["kernels"]["image x4"] in ("efficient", "math", "cudnn", "windows")
