@@ -20,6 +20,7 @@ import tempfile
 import time
 import warnings
 
+PROGRESS_EVERY = 30.0  # seconds between plain progress lines
 OUR_PACKAGES = r"(solution|training|evaluator|synthetic_fbc2|fbc2_tools|fbc2_tasks|scripts|__main__)(\.|$)"
 
 
@@ -86,8 +87,6 @@ def quiet_output(verbose: bool = False):
                 sys.stderr.write(captured.read().decode("utf-8", "replace"))
                 sys.stderr.flush()
 
-
-PROGRESS_EVERY = 30.0  # seconds between plain progress lines
 
 
 class PlainProgress:
