@@ -97,8 +97,10 @@ def _default(f: Field) -> Any:
         return meta["flag_default"]
     if f.default_factory is not MISSING:
         return f.default_factory()
-    if f.default is MISSING or isinstance(f.default, bool):
-        return MISSING if f.default is MISSING else False
+    if f.default is MISSING:
+        return MISSING
+    if isinstance(f.default, bool):
+        return False  # the flag flips the field's default: off until given
     choices = _choices(f)
     return _name_of(choices, f.default, f) if isinstance(choices, Mapping) else f.default
 
@@ -112,8 +114,7 @@ def _value_type(hint: Any) -> Any:
     return hint
 
 
-def add_settings(parser: argparse.ArgumentParser, *classes: type, groups: Iterable[str] = ()
-                 ) -> dict[str, argparse._ArgumentGroup]:
+def add_settings(parser: argparse.ArgumentParser, *classes: type, groups: Iterable[str] = ()) -> dict[str, Any]:
     """Add every flag of ``classes`` to ``parser``, each in the argument group its field names (made in
     the order of ``groups``, then as met); the groups by name, for flags added by hand."""
     made = {name: parser.add_argument_group(name) for name in groups}
