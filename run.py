@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -32,13 +33,28 @@ import traceback
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+# Only light modules here (the standard library, fbc2_io and the parts of solution/ that need neither
+# torch nor numpy): torch, and every module that imports it, is imported inside the functions that
+# need it, marked "torch", so that the SIGTERM handler is in before the slow import and a Python
+# without the packages gets check_dependencies' one line.
 from fbc2_io.console import make_console_safe
+from fbc2_io.errors import UnusableFile
+from fbc2_io.files import atomic_write_bytes, atomic_write_json, read_bytes
+from fbc2_io.settings import add_settings, flag_values, from_args, setting
 from fbc2_io.text import printable
+from solution.budget import RESERVE_MAX, RESERVE_MIN, RESERVE_SHARE, Budget
+from solution.emissions import DEFAULT_COUNTRY, start_tracker, stop_tracker
+from solution.predictions import PREDICTIONS, STATE, PredictionStore, ResumeMismatch
+
+if TYPE_CHECKING:
+    from solution.pipeline import RunSettings
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_WEIGHTS = ROOT / "weights" / "demo"
-DEFAULT_BUDGET = 5 * 3600 - 20 * 60  # 5 h platform limit minus 20 min for loading and margin
+PLATFORM_LIMIT, LOAD_MARGIN = 5 * 3600, 20 * 60  # the platform's 5 h, less 20 min for loading and margin
+DEFAULT_BUDGET = PLATFORM_LIMIT - LOAD_MARGIN
 DEVICE_RE = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
 ANSWER_OPTIONS = ("weights", "options", "text_only_image", "max_answer_tokens", "answer_sampling", "seed")
 PLACEHOLDER = [{"type": "text", "content": ""}]
@@ -106,59 +122,65 @@ class RunOutcome:
     interrupted: str | None
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def dtype_names() -> tuple[str, ...]:
+    # solution.rudolph imports torch: read when the parser is built, after the SIGTERM handler (start-up time)
+    from solution.rudolph import DTYPES
+
+    return ("auto", *DTYPES)
+
+
+@dataclass
+class RunOptions:
+    """run.py's own settings, beside the pipeline's (RunSettings): files, device, time budget, eco2AI."""
+
+    input: Path = setting(Path("../input/input.json"), "FBC2 input.json, or a folder holding one (default: {default})",
+                          group="files")
+    output: Path = setting(Path("output"), "output folder (default: {default})", group="files")
+    weights: Path | None = setting(None, "weights directory (README, 'Weights directory'); default: "
+                                   f"{DEFAULT_WEIGHTS.relative_to(ROOT)}", group="files")
+    resume: bool = setting(False, "continue a partial run in --output (nothing lost, nothing redone)", group="files")
+    overwrite: bool = setting(False, "start over in an --output that already holds a run", group="files")
+    save_every: int = setting(50, "rewrite predictions.json after this many updates (default {default})", group="files")
+    device: str = setting("auto", "auto (cuda if present), cpu, cuda, cuda:1, ...", group="running")
+    dtype: str = setting("auto", "auto: fp16 on GPU, fp32 on CPU", choices=dtype_names, group="running")
+    time_budget: float = setting(
+        DEFAULT_BUDGET, f"seconds the whole run may take (default {{default}}, {LOAD_MARGIN // 60} min under the "
+        f"{PLATFORM_LIMIT // 3600} h limit); {RESERVE_SHARE:.0%} of it, between {RESERVE_MIN:g} and {RESERVE_MAX:g} s, "
+        "is kept back for the final write", group="running")
+    fail_on_error: bool = setting(False, "exit 1 when anything fails once predictions.json is complete on disk (the "
+                                  "model, the final write, eco2AI, the rank merge); default: a warning and exit 0",
+                                  group="running")
+    country: str = setting(DEFAULT_COUNTRY, "ISO alpha-2 code of the electricity region (default {default})",
+                           group="eco2AI")
+    eco2ai: bool = setting(True, "do not track emissions into output/emission.csv", flag="--no-eco2ai", group="eco2AI")
+
+
+def build_parser() -> OneLineParser:
+    """run.py's command line: the flags of RunOptions and of the pipeline's RunSettings."""
+    # solution.pipeline imports torch: after the SIGTERM handler and the dependency check (start-up time)
+    from solution.pipeline import RunSettings
+
     p = OneLineParser(prog="run.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    io = p.add_argument_group("files")
-    io.add_argument("--input", type=Path, default=Path("../input/input.json"),
-                    help="FBC2 input.json, or a folder holding one (default: %(default)s)")
-    io.add_argument("--output", type=Path, default=Path("output"), help="output folder (default: %(default)s)")
-    io.add_argument("--weights", type=Path, default=None,
-                    help=f"weights directory (README, 'Weights directory'); default: {DEFAULT_WEIGHTS.relative_to(ROOT)}")
-    io.add_argument("--resume", action="store_true", help="continue a partial run in --output (nothing lost, nothing redone)")
-    io.add_argument("--overwrite", action="store_true", help="start over in an --output that already holds a run")
-    io.add_argument("--save-every", type=int, default=50, help="rewrite predictions.json after this many updates (default 50)")
-    run = p.add_argument_group("running")
-    run.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:1, ...")
-    run.add_argument("--dtype", choices=["auto", "fp32", "fp16", "bf16"], default="auto", help="auto: fp16 on GPU, fp32 on CPU")
-    run.add_argument("--batch-size", type=int, default=0,
-                     help="samples per batch (default: on a GPU as many as its free memory holds after the weights, "
-                          "at most 64; 4 on CPU)")
-    run.add_argument("--decoding", choices=["auto", "cached", "static", "graph"], default="auto",
-                     help="how decode steps run: auto = graph on a GPU (the static step replayed as a CUDA graph), "
-                          "cached on CPU; static = the same step without graphs")
-    run.add_argument("--time-budget", type=float, default=DEFAULT_BUDGET,
-                     help=f"seconds the whole run may take (default {DEFAULT_BUDGET}, 20 min under the 5 h limit); "
-                          "5%% of it, between 1 and 60 s, is kept back for the final write")
-    run.add_argument("--seed", type=int, default=0, help="seed of every sampled token (default 0)")
-    run.add_argument("--no-progress", action="store_true",
-                     help="no progress (default: bars on a terminal, a line every 30 s in a log file)")
-    run.add_argument("--fail-on-error", action="store_true",
-                     help="exit 1 when anything fails once predictions.json is complete on disk (the model, the "
-                          "final write, eco2AI, the rank merge); default: a warning and exit 0")
-    strategy = p.add_argument_group("answer strategies")
-    strategy.add_argument("--options", choices=["score", "generate"], default="score",
-                          help="score: rank the given options a) b) ... by likelihood and answer the best (default); "
-                               "generate: free generation as the baseline")
-    strategy.add_argument("--text-only-image", choices=["zeros", "generated"], default="zeros",
-                          help="image block for answering text-only samples: zeros, as fine-tuning trained them "
-                               "(default), or the generated image, as the baseline")
-    strategy.add_argument("--no-images", action="store_true", help="do not generate images for text-only samples")
-    strategy.add_argument("--max-answer-tokens", type=int, default=0, help="cap on generated answer tokens (0 = all right-text positions)")
-    strategy.add_argument("--answer-sampling", choices=["greedy", "baseline"], default="greedy",
-                          help="greedy (default) or the baseline's top-k 32, top-p 0.8")
-    eco = p.add_argument_group("eco2AI")
-    eco.add_argument("--country", default="RU", help="ISO alpha-2 code of the electricity region (default RU)")
-    eco.add_argument("--no-eco2ai", action="store_true", help="do not track emissions into output/emission.csv")
+    add_settings(p, RunOptions, RunSettings, groups=("files", "running", "answer strategies", "eco2AI"))
+    return p
+
+
+def parse_args(argv=None) -> tuple[RunOptions, RunSettings]:
+    """The command line as run.py's options and the pipeline's settings; a mistake is one line, exit 2."""
+    from solution.pipeline import RunSettings  # torch, as in build_parser
+
+    p = build_parser()
     args = p.parse_args(argv)
-    if args.resume and args.overwrite:
+    options, settings = from_args(RunOptions, args), from_args(RunSettings, args)
+    if options.resume and options.overwrite:
         p.error("--resume and --overwrite exclude each other")
-    if not args.time_budget > 0 or args.save_every < 1 or args.batch_size < 0 or args.max_answer_tokens < 0:
+    if not options.time_budget > 0 or options.save_every < 1 or settings.batch_size < 0 or settings.max_answer_tokens < 0:
         p.error("--time-budget and --save-every must be positive; --batch-size and --max-answer-tokens not negative")
-    if not DEVICE_RE.fullmatch(args.device):
-        p.error(f"--device {args.device}: expected auto, cpu, cuda, cuda:N or mps")
-    if args.input.is_dir() and (args.input / "input.json").is_file():
-        args.input = args.input / "input.json"
-    return args
+    if not DEVICE_RE.fullmatch(options.device):
+        p.error(f"--device {options.device}: expected auto, cpu, cuda, cuda:N or mps")
+    if options.input.is_dir() and (options.input / "input.json").is_file():
+        options.input = options.input / "input.json"
+    return options, settings
 
 
 def fail(message: str, code: int = 2):
@@ -172,8 +194,6 @@ RUNTIME_MODULES = ("torch", "numpy", "PIL", "tqdm", "safetensors")  # what the s
 def check_dependencies() -> None:
     """One line naming the install command when this Python lacks run.py's packages (e.g. the system
     ``python3`` outside ``.venv``), instead of a traceback from the first import."""
-    import importlib.util
-
     missing = [name for name in RUNTIME_MODULES if importlib.util.find_spec(name) is None]
     if missing:
         fail(f"the Python packages {', '.join(missing)} are missing for {sys.executable}: run "
@@ -193,18 +213,18 @@ def refuse_overwrite(output: Path, protected: dict[str, Path]) -> None:
             fail(f"--overwrite refused: --output {output} is or contains the {what} folder {folder}")
 
 
-def fingerprint(input_path: Path, args: argparse.Namespace, weights_dir: Path) -> dict[str, str]:
-    """Hashes of input.json and of the options that change answers, for --resume to compare."""
-    from fbc2_io.files import read_bytes
-
-    options = {name: str(getattr(args, name, "")) for name in ANSWER_OPTIONS}
+def fingerprint(input_path: Path, settings: RunSettings, weights_dir: Path) -> dict[str, str]:
+    """Hashes of input.json and of the settings that change answers, for --resume to compare (by their
+    flags' names, as run_state.json has always hashed them)."""
+    flags = flag_values(settings)
+    options = {name: str(flags.get(name, "")) for name in ANSWER_OPTIONS}
     options["weights"] = str(weights_dir.resolve())
     return {"input.json": hashlib.sha256(read_bytes(input_path)).hexdigest()[:16],
             "answer options": hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:16]}
 
 
 def pick_device(name: str):
-    import torch
+    import torch  # torch: start-up time
 
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -219,9 +239,9 @@ def pick_device(name: str):
 
 def choose_batch_size(model, device, dtype) -> int:
     """On a GPU, as many samples as its free memory holds now that the weights are loaded; 4 on CPU."""
-    import torch
+    import torch  # torch: start-up time
 
-    from solution.rudolph.batching import CPU_BATCH, auto_batch_size, bytes_per_sample
+    from solution.rudolph.batching import CPU_BATCH, auto_batch_size, bytes_per_sample  # torch
 
     if device.type != "cuda":
         return CPU_BATCH
@@ -274,10 +294,7 @@ def distributed_timeout(seconds_left: float) -> float:
 def merge_rank_outputs(output: Path, ids: list[str], world: int) -> None:
     """Rank 0: one predictions.json and one images/ folder from every rank's folder. A rank whose
     file or images cannot be read leaves placeholders (or no image) for its samples, with a warning."""
-    from fbc2_io.errors import UnusableFile
-    from fbc2_io.files import atomic_write_bytes, atomic_write_json, read_bytes
-    from solution.fbc2_input import InputFileError, read_json_file
-    from solution.predictions import PREDICTIONS
+    from solution.fbc2_input import InputFileError, read_json_file  # torch: start-up time
 
     merged = {}
     for rank in range(world):
@@ -335,21 +352,22 @@ def execute(argv=None) -> RunOutcome:
     stops.install()  # before any slow import: a SIGTERM in the first seconds still leaves a complete file
     make_console_safe()
     try:
-        args = parse_args(argv)
         check_dependencies()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # library warnings (eco2AI's pandas, torch, ...) are not the run's
-            return _execute(args, started, stops)
+            options, settings = parse_args(argv)
+            return _execute(options, settings, started, stops)
     finally:
         stops.release()
 
 
 @dataclass
 class Run:
-    """What the steps of one run share: the arguments, this process's part of the samples, and the
-    failures met once predictions.json is complete (warnings, exit 0 unless --fail-on-error)."""
+    """What the steps of one run share: the options and settings, this process's part of the samples, and
+    the failures met once predictions.json is complete (warnings, exit 0 unless --fail-on-error)."""
 
-    args: argparse.Namespace
+    options: RunOptions
+    settings: RunSettings
     started: float
     weights_dir: Path
     ids: list  # every input id, in input order
@@ -361,7 +379,7 @@ class Run:
 
     @property
     def out_dir(self) -> Path:
-        return self.args.output if self.world == 1 else self.args.output / "ranks" / f"rank{self.rank}"
+        return self.options.output if self.world == 1 else self.options.output / "ranks" / f"rank{self.rank}"
 
     def failed(self, what: str, error: BaseException | None = None, trace: bool = False) -> None:
         self.failures.append(what)
@@ -369,15 +387,15 @@ class Run:
         warn(f"{what}; predictions.json keeps every answer made before it{detail}")
 
 
-def _execute(args: argparse.Namespace, started: float, stops: StopRequests) -> RunOutcome:
-    parsed, weights_dir = check_arguments(args)
-    run = Run(args, started, weights_dir, [s.id for s in parsed.samples], parsed.samples)
+def _execute(options: RunOptions, settings: RunSettings, started: float, stops: StopRequests) -> RunOutcome:
+    parsed, weights_dir = check_arguments(options)
+    run = Run(options, settings, started, weights_dir, [s.id for s in parsed.samples], parsed.samples)
     rank, world = launcher_ranks()
     if rank == 0:
-        prepare_output(args, run.ids)  # placeholders on disk before any device or distributed set-up
+        prepare_output(options, run.ids)  # placeholders on disk before any device or distributed set-up
     try:
         stops.raise_from_now()
-        run.device = pick_device(args.device)
+        run.device = pick_device(options.device)
         run.rank, run.world = join_processes(run, rank, world)
         run.samples = parsed.samples[run.rank::run.world]
         store = open_output(run)
@@ -396,32 +414,32 @@ def _execute(args: argparse.Namespace, started: float, stops: StopRequests) -> R
     stops.release()
     finish_output(run, store, tracker)
     if stats is not None:
-        print_summary(stats, store, len(run.samples), time.monotonic() - started, interrupted, args.output)
-    return RunOutcome(1 if run.failures and args.fail_on_error else 0, stats, len(run.samples), interrupted)
+        print_summary(stats, store, len(run.samples), time.monotonic() - started, interrupted, options.output)
+    return RunOutcome(1 if run.failures and options.fail_on_error else 0, stats, len(run.samples), interrupted)
 
 
-def check_arguments(args: argparse.Namespace):
+def check_arguments(options: RunOptions):
     """The input file, the weights and the output folder, each refused with one line (exit 2) when unusable."""
-    from solution.fbc2_input import InputFileError, read_input
-    from solution.weights import WeightsError, resolve_weights
+    from solution.fbc2_input import InputFileError, read_input  # torch: start-up time
+    from solution.weights import WeightsError, resolve_weights  # torch
 
     try:
-        parsed = read_input(args.input, load_images=False)
+        parsed = read_input(options.input, load_images=False)
     except InputFileError as e:
         fail(str(e))
     report_missing_images(parsed.samples)
-    weights_dir = args.weights or DEFAULT_WEIGHTS
-    if args.weights is None and not DEFAULT_WEIGHTS.is_dir():
+    weights_dir = options.weights or DEFAULT_WEIGHTS
+    if options.weights is None and not DEFAULT_WEIGHTS.is_dir():
         fail(f"the default weights directory {DEFAULT_WEIGHTS} is missing: pass --weights DIR (README, "
              "'Weights directory'), or restore it with `bash scripts/train_demo.sh`")
-    if args.output.exists() and not args.output.is_dir():
-        fail(f"--output {args.output} is a file, not a folder")
+    if options.output.exists() and not options.output.is_dir():
+        fail(f"--output {options.output} is a file, not a folder")
     try:
         resolve_weights(weights_dir)
     except (WeightsError, ValueError) as e:
         fail(str(e))
-    if args.overwrite:
-        refuse_overwrite(args.output, {"input": args.input.parent, "weights": weights_dir})
+    if options.overwrite:
+        refuse_overwrite(options.output, {"input": options.input.parent, "weights": weights_dir})
     return parsed, weights_dir
 
 
@@ -434,23 +452,19 @@ def report_missing_images(samples: list) -> None:
              f"{printable(problems[0], 160)}); those samples are answered without their image")
 
 
-def prepare_output(args: argparse.Namespace, ids: list[str]) -> None:
+def prepare_output(options: RunOptions, ids: list[str]) -> None:
     """Rank 0, before anything slow: refuse an output folder holding another run (without --resume or
     --overwrite), clear it with --overwrite, and write a predictions.json of placeholders unless a
     resumed run's file is there."""
-    from fbc2_io.errors import UnusableFile
-    from fbc2_io.files import atomic_write_json
-    from solution.predictions import PREDICTIONS, STATE
-
-    output = args.output
+    output = options.output
     earlier = [name for name in (STATE, "ranks") if (output / name).exists()]
-    if earlier and not (args.resume or args.overwrite):
+    if earlier and not (options.resume or options.overwrite):
         fail(f"{output} already holds a run: pass --resume to continue it or --overwrite to start over")
-    if args.overwrite and output.exists():
+    if options.overwrite and output.exists():
         for name in (PREDICTIONS, STATE, "images", "ranks", "emission.csv"):
             target = output / name
             shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink(missing_ok=True)
-    if args.resume and (output / PREDICTIONS).is_file():
+    if options.resume and (output / PREDICTIONS).is_file():
         return
     try:
         atomic_write_json(output / PREDICTIONS, {i: PLACEHOLDER for i in ids}, root=output)
@@ -465,9 +479,9 @@ def join_processes(run: Run, rank: int, world: int) -> tuple[int, int]:
         return 0, 1
     import datetime
 
-    import torch
+    import torch  # torch: start-up time
 
-    timeout = distributed_timeout(run.args.time_budget - (time.monotonic() - run.started))
+    timeout = distributed_timeout(run.options.time_budget - (time.monotonic() - run.started))
     device = run.device
     try:
         if device.type == "cuda":
@@ -480,7 +494,7 @@ def join_processes(run: Run, rank: int, world: int) -> tuple[int, int]:
         warn(f"distributed set-up as rank {rank} of {world} failed within {timeout:.0f} s ({reason}): "
              "running as one process")
         if rank != 0:
-            prepare_output(run.args, run.ids)
+            prepare_output(run.options, run.ids)
         return 0, 1
     run.device = device
     return rank, world
@@ -489,23 +503,20 @@ def join_processes(run: Run, rank: int, world: int) -> tuple[int, int]:
 def open_output(run: Run):
     """The prediction store, after --resume, with a complete predictions.json on disk (and, with
     several processes, the merged one)."""
-    import torch
+    import torch  # torch: start-up time
 
-    from fbc2_io.errors import UnusableFile
-    from solution.predictions import STATE, PredictionStore, ResumeMismatch
-
-    args = run.args
+    options = run.options
     if run.world > 1:
-        if (run.out_dir / STATE).exists() and not (args.resume or args.overwrite):
+        if (run.out_dir / STATE).exists() and not (options.resume or options.overwrite):
             fail(f"{run.out_dir} already holds a run: pass --resume to continue it or --overwrite to start over")
         torch.distributed.barrier()
     try:
-        marks = fingerprint(args.input, args, run.weights_dir)
+        marks = fingerprint(options.input, run.settings, run.weights_dir)
     except UnusableFile as e:
         fail(str(e))
-    store = PredictionStore(run.out_dir, [s.id for s in run.samples], save_every=args.save_every, fingerprint=marks)
+    store = PredictionStore(run.out_dir, [s.id for s in run.samples], save_every=options.save_every, fingerprint=marks)
     try:
-        resumed = store.load_previous() if args.resume else 0
+        resumed = store.load_previous() if options.resume else 0
     except ResumeMismatch as e:
         fail(str(e))
     try:
@@ -513,7 +524,7 @@ def open_output(run: Run):
         if run.world > 1:  # ... and, from every rank's file, the merged one
             torch.distributed.barrier()
             if run.rank == 0:
-                merge_rank_outputs(args.output, run.ids, run.world)
+                merge_rank_outputs(options.output, run.ids, run.world)
     except UnusableFile as e:
         fail(f"cannot write the output: {e}")
     if resumed:
@@ -523,50 +534,35 @@ def open_output(run: Run):
 
 def start_emissions(run: Run):
     """The eco2AI tracker (rank 0 only), or None; tracking that cannot start is a warning."""
-    if run.args.no_eco2ai or run.rank != 0:
+    if not run.options.eco2ai or run.rank != 0:
         return None
-    from solution.emissions import start_tracker
-
     try:
         return start_tracker("fbc2-inference", f"run.py on {len(run.ids)} samples, weights {run.weights_dir.name}",
-                             run.args.output / "emission.csv", run.args.country)
+                             run.options.output / "emission.csv", run.options.country)
     except Exception as e:  # emissions are a report, never a reason to lose the run
         warn(f"eco2AI tracking off ({e})")
         return None
-
-
-def run_settings(args: argparse.Namespace):
-    from solution.pipeline import RunSettings
-    from solution.rudolph import BASELINE_TEXT_SAMPLING, GREEDY
-
-    return RunSettings(
-        batch_size=args.batch_size, decoding=args.decoding,
-        text_only_image=args.text_only_image, answer_mode=args.options, generate_images=not args.no_images,
-        max_answer_tokens=args.max_answer_tokens,
-        answer_sampling=GREEDY if args.answer_sampling == "greedy" else BASELINE_TEXT_SAMPLING,
-        seed=args.seed, progress=not args.no_progress)
 
 
 def answer_samples(run: Run, store, stops: StopRequests):
     """Load the weights and run the pipeline within the time budget; (RunStats or None, why it was
     interrupted or None). SIGTERM stops it with every answer kept; the final write always happens
     (a SIGTERM during it is held until it is done)."""
-    import torch
+    import torch  # torch: start-up time
 
-    from solution.budget import Budget
-    from solution.pipeline import Pipeline
-    from solution.rudolph import DTYPES
-    from solution.weights import WeightsError, load_weights
+    from solution.pipeline import Pipeline  # torch
+    from solution.rudolph import DTYPES  # torch
+    from solution.weights import WeightsError, load_weights  # torch
 
-    args = run.args
-    budget = Budget(seconds=args.time_budget - (time.monotonic() - run.started))
-    dtype = DTYPES.get(args.dtype) or (torch.float16 if run.device.type == "cuda" else torch.float32)
-    settings = run_settings(args)
+    options = run.options
+    budget = Budget(seconds=options.time_budget - (time.monotonic() - run.started))
+    dtype = DTYPES.get(options.dtype) or (torch.float16 if run.device.type == "cuda" else torch.float32)
+    settings = run.settings
     interrupted, pipeline = None, None
     try:
         weights = load_weights(run.weights_dir, device=run.device, dtype=dtype)
         settings.batch_size = settings.batch_size or choose_batch_size(weights.model, run.device, dtype)
-        torch.manual_seed(args.seed)
+        torch.manual_seed(settings.seed)
         pipeline = Pipeline(weights, store, budget, settings)
         pipeline.run(run.samples)
     except (Interrupted, KeyboardInterrupt) as e:
@@ -586,7 +582,7 @@ def answer_samples(run: Run, store, stops: StopRequests):
 
 def finish_output(run: Run, store, tracker) -> None:
     """Report failed periodic writes, merge the ranks' outputs, stop eco2AI: each failure a warning."""
-    import torch
+    import torch  # torch: start-up time
 
     for problem in store.save_errors[:1]:
         warn(f"{len(store.save_errors)} periodic writes failed, the first: {problem}")
@@ -594,13 +590,11 @@ def finish_output(run: Run, store, tracker) -> None:
         try:
             torch.distributed.barrier()
             if run.rank == 0:
-                merge_rank_outputs(run.args.output, run.ids, run.world)
+                merge_rank_outputs(run.options.output, run.ids, run.world)
             torch.distributed.destroy_process_group()
         except Exception as e:
             run.failed("merging the ranks' outputs failed", e)
     if tracker is not None:
-        from solution.emissions import stop_tracker
-
         try:
             stop_tracker(tracker)
         except Exception as e:

@@ -9,4 +9,6 @@ library, numpy and Pillow.
 - :mod:`fbc2_io.text`: lone surrogates, printable paths.
 - :mod:`fbc2_io.images`: the one image loader (fixed raster formats, bounded decode cost, deadline).
 - :mod:`fbc2_io.console`: stdout/stderr that never crash on a character they cannot encode.
+- :mod:`fbc2_io.settings`: command-line flags built from settings dataclasses (``run.py``'s and
+  ``training``'s), each setting written once in its field.
 """

@@ -103,7 +103,7 @@ def from_hub(remote: Remote, cache_dir: str | None) -> Path:
 
 
 def from_url(remote: Remote) -> Path:
-    import torch.hub
+    import torch.hub  # torch only for a URL download: --help and the Hugging Face files do without it
 
     cached = Path(torch.hub.get_dir()) / "checkpoints" / remote.name
     if cached.is_file():
@@ -189,7 +189,7 @@ def one_line(error: Exception, limit: int = 400) -> str:
 # -- the two kinds of folder ---------------------------------------------------------------------------
 
 def fetch_model(name: str, out: Path, cache_dir: str | None, load: bool) -> str:
-    from solution.weights import WeightsError, load_weights, resolve_weights
+    from solution.weights import WeightsError, load_weights, resolve_weights  # torch: start-up time of --help
 
     out.mkdir(parents=True, exist_ok=True)
     records = fetch_all([RUDOLPH_MODELS[name], BPE, VQGAN], out, cache_dir)

@@ -20,6 +20,7 @@ import tempfile
 import time
 import warnings
 
+PROGRESS_EVERY = 30.0  # seconds between plain progress lines
 OUR_PACKAGES = r"(solution|training|evaluator|synthetic_fbc2|fbc2_tools|fbc2_tasks|scripts|__main__)(\.|$)"
 
 
@@ -50,7 +51,7 @@ def silence_deepspeed(verbose: bool = False) -> None:
 
 def _cuda_visible() -> bool:
     try:
-        import torch
+        import torch  # optional: the quiet start-up works without torch
     except ModuleNotFoundError:
         return False
     return torch.cuda.is_available()
@@ -87,10 +88,11 @@ def quiet_output(verbose: bool = False):
                 sys.stderr.flush()
 
 
+
 class PlainProgress:
     """A progress line every ``every`` seconds and at the end, no carriage returns (for log files)."""
 
-    def __init__(self, label: str, total: int, initial: int = 0, every: float = 30.0, file=None):
+    def __init__(self, label: str, total: int, initial: int = 0, every: float = PROGRESS_EVERY, file=None):
         self.label, self.total, self.n, self.every = label, total, initial, every
         self.file = file if file is not None else sys.stdout
         self.start = self.last = time.monotonic()
@@ -120,7 +122,7 @@ class PlainProgress:
             self._line(time.monotonic())
 
 
-def progress(label: str, total: int, initial: int = 0, unit: str = "it", every: float = 30.0, file=None):
+def progress(label: str, total: int, initial: int = 0, unit: str = "it", every: float = PROGRESS_EVERY, file=None):
     """tqdm on a terminal, PlainProgress lines otherwise."""
     file = file if file is not None else sys.stdout
     if hasattr(file, "isatty") and file.isatty():

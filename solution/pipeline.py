@@ -44,6 +44,7 @@ from tqdm import tqdm
 
 from fbc2_io.errors import UnusableFile
 from fbc2_io.files import make_dirs
+from fbc2_io.settings import setting
 from fbc2_io.text import without_surrogates
 
 from .answer_options import parse_options
@@ -54,6 +55,8 @@ from .predictions import DiskFull, PredictionStore
 from .predictions import image_file_name as image_file_name  # scripts name it from here
 from .rudolph import (
     BASELINE_IMAGE_SAMPLING,
+    BASELINE_TEXT_SAMPLING,
+    DECODING_MODES,
     GREEDY,
     DecodeEngine,
     Sampling,
@@ -62,7 +65,7 @@ from .rudolph import (
     row_seed,
     score_right_texts,
 )
-from .rudolph.batching import CPU_BATCH
+from .rudolph.batching import CPU_BATCH, MAX_AUTO_BATCH
 from .rudolph.generation import format_status
 from .weights import Weights
 
@@ -74,20 +77,41 @@ def default_decoding(device: torch.device) -> str:
     return "graph" if device.type == "cuda" else "cached"
 
 
+# The names run.py offers for the settings below (fbc2_io.settings builds its flags from the fields).
+ANSWER_MODES = ("score", "generate")  # score the answer choices a sample gives, or generate freely
+TEXT_ONLY_IMAGES = ("zeros", "generated")  # the image block a text-only sample is answered with
+ANSWER_SAMPLINGS = {"greedy": GREEDY, "baseline": BASELINE_TEXT_SAMPLING}
+# "full" (no cache) is the reference path the others are tested against, too slow to offer.
+RUN_DECODING = ("auto", *(mode for mode in DECODING_MODES if mode != "full"))
+
+
 @dataclass
 class RunSettings:
-    """The run's settings (run.py's command line)."""
+    """The run's settings: each field made with ``setting`` is also a flag of run.py."""
 
-    batch_size: int = CPU_BATCH  # run.py sets it: on a GPU from free memory (solution.rudolph.batching)
-    decoding: str = "auto"  # a mode of solution.rudolph.DECODING_MODES, or "auto" (default_decoding)
-    text_only_image: str = "zeros"  # "zeros" (as fine-tuned) or "generated" (the baseline)
-    answer_mode: str = "score"  # "score" the answer choices a sample gives, or "generate" freely
-    generate_images: bool = True
-    max_answer_tokens: int = 0  # 0 = all right-text positions
-    answer_sampling: Sampling = GREEDY
+    batch_size: int = setting(  # run.py's 0 is replaced: on a GPU from free memory (solution.rudolph.batching)
+        CPU_BATCH, "samples per batch (default: on a GPU as many as its free memory holds after the weights, "
+        f"at most {MAX_AUTO_BATCH}; {CPU_BATCH} on CPU)", flag_default=0, group="running")
+    decoding: str = setting(
+        "auto", "how decode steps run: auto = graph on a GPU (the static step replayed as a CUDA graph), cached on "
+        "CPU; static = the same step without graphs", choices=RUN_DECODING, group="running")  # see default_decoding
+    answer_mode: str = setting(
+        "score", "score: rank the given options a) b) ... by likelihood and answer the best (default); generate: free "
+        "generation as the baseline", flag="--options", choices=ANSWER_MODES, group="answer strategies")
+    text_only_image: str = setting(
+        "zeros", "image block for answering text-only samples: zeros, as fine-tuning trained them (default), or the "
+        "generated image, as the baseline", choices=TEXT_ONLY_IMAGES, group="answer strategies")
+    generate_images: bool = setting(True, "do not generate images for text-only samples", flag="--no-images",
+                                    group="answer strategies")
+    max_answer_tokens: int = setting(0, "cap on generated answer tokens (0 = all right-text positions)",
+                                     group="answer strategies")
+    answer_sampling: Sampling = setting(
+        GREEDY, f"greedy (default) or the baseline's top-k {BASELINE_TEXT_SAMPLING.top_k}, top-p "
+        f"{BASELINE_TEXT_SAMPLING.top_p:g}", choices=ANSWER_SAMPLINGS, group="answer strategies")
     image_sampling: Sampling = BASELINE_IMAGE_SAMPLING
-    seed: int = 0
-    progress: bool = True
+    seed: int = setting(0, "seed of every sampled token (default {default})", group="running")
+    progress: bool = setting(True, "no progress (default: bars on a terminal, a line every {progress_every:g} s in a "
+                             "log file)", flag="--no-progress", group="running")
     progress_every: float = 30.0  # seconds between progress lines when stderr is not a terminal
 
 

@@ -249,6 +249,7 @@ SCENE_TASKS = ("ImageGeneration", "ImageCaptioning", "VisualQA")
 
 def scene_images(split: str, per_task: int, seed: int | None = None) -> list[tuple[Image.Image, Scene]]:
     """(gold drawing, scene) of the shape tasks' samples of a split."""
+    # the generator only for calibration: reading a scene does without it (start-up time)
     from .synthetic import generate_split
 
     pairs = []
@@ -261,10 +262,10 @@ def scene_images(split: str, per_task: int, seed: int | None = None) -> list[tup
 
 def vqgan_reconstructions(images: list[Image.Image], vqgan_dir: str | Path, batch: int = 32) -> list[Image.Image]:
     """Encode and decode each image with a weights folder's VQGAN at READ_SIZE, saved as run.py does."""
+    # torch and the VQGAN only here: reading a scene needs neither (start-up time of the reader)
     import torch
 
-    # torch and the VQGAN only here: reading a scene needs neither (start-up time of the reader)
-    from solution.images import prepare_image, to_pil
+    from solution.images import prepare_image, to_pil  # likewise
     from solution.vqgan import find_vqgan_file, load_vqgan, resolve_vqgan_config  # likewise
 
     vqgan = load_vqgan(find_vqgan_file(vqgan_dir), resolve_vqgan_config(folder=vqgan_dir))

@@ -156,4 +156,3 @@ _GENERATORS: dict[str, tuple[tuple[str, ...], Callable[[random.Random, str, Acce
 }
 TASKS: dict[str, TaskSpec] = {task.name: TaskSpec(task, *_GENERATORS[task.name]) for task in OPEN_TASKS}
 TASK_BY_ID: dict[int, TaskSpec] = {spec.task_id: spec for spec in TASKS.values()}
-TASK_BY_FOLDER: dict[str, TaskSpec] = {spec.folder: spec for spec in TASKS.values()}

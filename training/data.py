@@ -67,14 +67,6 @@ def answer_of(sample, spec: TaskTraining) -> str | None:
     return sample.answers[0]
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def vqgan_fingerprint(vqgan) -> str:
     """A short hash of the VQGAN's weights: cached codes are valid only for the same weights."""
     digest = hashlib.sha256()

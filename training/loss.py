@@ -33,8 +33,6 @@ from solution.rudolph import RudolphConfig
 
 from .tasks import TASK_TRAINING, TaskTraining
 
-PARTS = ("left", "image", "right")
-
 # layout name -> how many left positions predict left-text labels, given l.
 LOSS_LAYOUTS = {
     "rudolph": lambda l: l - 1,

@@ -21,9 +21,6 @@ from dataclasses import dataclass, replace
 LT_UNK, RT_UNK = "<LT_UNK>", "<RT_UNK>"
 TASK_TOKEN_PROBABILITY = 0.75  # otherwise the UNK tokens: at inference the task is unknown
 
-# Where the image block of a task's sequence comes from.
-IMAGE_SOURCES = ("input", "gold", "none")
-
 
 @dataclass(frozen=True)
 class PartWeights:
@@ -42,7 +39,7 @@ class TaskTraining:
     name: str
     lt_token: str
     rt_token: str | None  # None: the task has no right text
-    image_source: str
+    image_source: str  # where the image block comes from: "input", "gold" or "none" (training/data.py)
     weights: PartWeights
     task_weight: float = 0.5
 

@@ -27,7 +27,7 @@ import shutil
 import sys
 import time
 from collections import defaultdict, deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -36,71 +36,24 @@ from fbc2_tasks import OPEN_TASKS
 from fbc2_tools.quiet import progress, quiet_output, silence_deepspeed
 from solution.rudolph import Rudolph, load_state_dict
 from solution.weights import write_weights_dir
+from synthetic_fbc2 import generate_split, read_training_folders
 
 from .data import Example, ImageCodeCache, build_examples, make_batch
 from .deepspeed_config import build_client_optimizer, precision_of, prepare_config, read_config
 from .distributed import DistInfo, all_reduce_sum, barrier, init_distributed
 from .dropout import set_dropout
-from .emissions import DEFAULT_COUNTRY, DEFAULT_PROJECT, EmissionTracker, NullTracker, describe_model
+from .emissions import EmissionTracker, NullTracker, describe_model
 from .freezing import apply_freezing
 from .loss import LOSS_LAYOUTS, LossOutput, rudolph_loss
+from .options import TrainOptions
 from .sources import Sources, load_sources
 from .tasks import TASK_TRAINING, with_task_weights
 
 TASK_SHORT = {task.name: task.short for task in OPEN_TASKS}
 
 
-@dataclass
-class TrainOptions:
-    out_dir: Path
-    # model source: a weights directory, or the parts of a new model
-    weights: Path | None = None
-    config: str | None = None
-    bpe: Path | None = None
-    vqgan: Path | None = None
-    vqgan_config: str | None = None
-    # data
-    train_dirs: list[Path] = field(default_factory=list)
-    stage: str = "train"
-    synthetic_per_task: int = 0
-    synthetic_seed: int | None = None
-    tasks: list[str] | None = None
-    code_cache: Path | None = None
-    # schedule and engine
-    epochs: int = 1
-    max_steps: int | None = None
-    deepspeed_config: Path | None = None
-    micro_batch: int | None = None
-    grad_accum: int | None = None
-    lr: float | None = None
-    seed: int = 0
-    save_every: int = 0
-    keep_checkpoints: int = 2
-    resume: bool = False
-    device: str | None = None
-    threads: int | None = None
-    # model options
-    freeze: list[str] = field(default_factory=list)
-    freeze_first_layers: int = 0
-    gradient_checkpointing: bool = False
-    dropout: float | None = None
-    loss_layout: str = "rudolph"
-    task_weights: dict[str, float] = field(default_factory=dict)
-    # eco2AI and output
-    eco2ai: bool = True
-    final: bool = False
-    country: str = DEFAULT_COUNTRY
-    region: str | None = None
-    project_name: str = DEFAULT_PROJECT
-    cpu_processes: str = "current"
-    progress: bool = True
-    verbose: bool = False  # library warnings and DeepSpeed's start-up lines
-
-
 def load_samples(opts: TrainOptions) -> list:
     """Samples of the training folders and/or the synthetic generator, filtered by ``opts.tasks``."""
-    from synthetic_fbc2 import generate_split, read_training_folders
-
     samples = []
     for folder in opts.train_dirs:
         found = read_training_folders(folder, stage=opts.stage)

@@ -10,10 +10,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIPPED = {".venv", "tests", "shared", "build", "dist"}
-# Where function-level imports of project modules must carry a reason. run.py, training/ and the
-# scripts not listed are still to be cleaned by their owners (see docs/architecture.md).
-EXPLAINED_ONLY = ("evaluator", "solution", "synthetic_fbc2", "fbc2_io", "fbc2_tasks.py",
-                  "scripts/demo_reports.py", "scripts/bench_evaluator.py")
+# Where function-level imports of project modules and of torch must carry a reason. The scripts not
+# listed are still to be cleaned by their owners (see docs/architecture.md).
+EXPLAINED_ONLY = ("run.py", "evaluator", "solution", "synthetic_fbc2", "fbc2_io", "fbc2_tasks.py", "training",
+                  "fbc2_tools", "scripts/demo_reports.py", "scripts/bench_evaluator.py")
+SLOW_LIBRARIES = {"torch"}  # imported inside a function only with a reason, like a project module
+# Checked for project modules only, not yet for torch: being rewritten by its owner (torch.nn.attention).
+TORCH_PENDING = ("solution/rudolph/generation.py",)
 
 
 def project_files() -> dict[str, Path]:
@@ -113,15 +116,25 @@ def test_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
+def module_name(path: Path, root: Path = ROOT) -> tuple[str, bool]:
+    """(dotted name, is a package's __init__) of a file under ``root``."""
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    is_package = parts[-1] == "__init__"
+    return ".".join(parts[:-1] if is_package else parts), is_package
+
+
 def unexplained_function_imports(path: Path, known: set[str], root: Path = ROOT) -> list[str]:
+    """``file:line: import`` for each import of a ``known`` module inside a function (relative imports
+    resolved) with no comment on its line or on the line above."""
     lines = path.read_text(encoding="utf-8").splitlines()
     tree = ast.parse("\n".join(lines))
+    module, is_package = module_name(path, root)
     found = []
     for function in ast.walk(tree):
         if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         for node in ast.walk(function):
-            if isinstance(node, (ast.Import, ast.ImportFrom)) and imported_modules(node, "", False, known):
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and imported_modules(node, module, is_package, known):
                 here, above = lines[node.lineno - 1], lines[node.lineno - 2] if node.lineno > 1 else ""
                 if "#" not in here and not above.strip().startswith("#"):
                     found.append(f"{path.relative_to(root)}:{node.lineno}: {here.strip()}")
@@ -135,7 +148,10 @@ def test_no_unexplained_function_level_import_of_project_modules():
                if any(str(p.relative_to(ROOT)) == root or p.relative_to(ROOT).parts[0] == root
                       for root in EXPLAINED_ONLY)]
     assert len(checked) > 40
-    found = [line for path in checked for line in unexplained_function_imports(path, known)]
+    assert {"run.py", "training/cli.py", "fbc2_tools/quiet.py"} <= {str(p.relative_to(ROOT)) for p in checked}
+    found = [line for path in checked
+             for line in unexplained_function_imports(
+                 path, known if str(path.relative_to(ROOT)) in TORCH_PENDING else known | SLOW_LIBRARIES)]
     assert found == []
 
 
@@ -145,6 +161,17 @@ def test_function_import_finder(tmp_path):
                                    "    import json\n", encoding="utf-8")
     assert unexplained_function_imports(tmp_path / "m.py", {"evaluator", "evaluator.cli"}, tmp_path) == \
         ["m.py:2: from evaluator import cli"]
+
+
+def test_function_import_finder_resolves_relative_imports_and_sees_torch(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "m.py").write_text("def f():\n    from .trainer import train\n\n"
+                                           "def g():\n    import torch.nn\n\n"
+                                           "def h():\n    import torch  # slow: only for the GPU path\n",
+                                           encoding="utf-8")
+    known = {"pkg", "pkg.m", "pkg.trainer", "torch"}
+    assert unexplained_function_imports(tmp_path / "pkg" / "m.py", known, tmp_path) == \
+        ["pkg/m.py:2: from .trainer import train", "pkg/m.py:5: import torch.nn"]
 
 
 # evaluator/'s layers: a module imports only modules of its own layer or of layers before it.

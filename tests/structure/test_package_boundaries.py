@@ -38,7 +38,8 @@ def test_the_image_copies_only_run_py_solution_fbc2_io_and_weights():
     assert copies == ["requirements.txt", "scripts/install.sh", "${WEIGHTS}", "run.py", "solution/", "fbc2_io/"]
 
 
-FBC2_IO_MODULES = ("fbc2_io.errors", "fbc2_io.files", "fbc2_io.text", "fbc2_io.images", "fbc2_io.console")
+FBC2_IO_MODULES = ("fbc2_io.errors", "fbc2_io.files", "fbc2_io.text", "fbc2_io.images", "fbc2_io.console",
+                   "fbc2_io.settings")
 
 
 def test_fbc2_io_imports_only_the_standard_library_numpy_and_pillow():
