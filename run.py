@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parent
 DEFAULT_WEIGHTS = ROOT / "weights" / "demo"
 DEFAULT_BUDGET = 5 * 3600 - 20 * 60  # 5 h platform limit minus 20 min for loading and margin
 DEVICE_RE = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
-ANSWER_OPTIONS = ("weights", "options", "text_only_image", "max_answer_tokens", "answer_sampling", "seed")
+ANSWER_OPTIONS = ("weights", "options", "text_only_image", "max_answer_tokens", "answer_sampling", "seed",
+                  "answer_candidates")
 PLACEHOLDER = [{"type": "text", "content": ""}]
 DIST_TIMEOUT_SHARE, DIST_TIMEOUT_MIN, DIST_TIMEOUT_MAX = 0.1, 2.0, 600.0  # distributed set-up, inside the budget
 
@@ -146,6 +147,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     strategy.add_argument("--max-answer-tokens", type=int, default=0, help="cap on generated answer tokens (0 = all right-text positions)")
     strategy.add_argument("--answer-sampling", choices=["greedy", "baseline"], default="greedy",
                           help="greedy (default) or the baseline's top-k 32, top-p 0.8")
+    strategy.add_argument("--image-candidates", type=int, default=1, metavar="N",
+                          help="images generated per text-only sample, the best kept by the model's own scores "
+                               "(ru-dolph's self-reranking); 1 (default): no reranking; extra candidates are "
+                               "the first thing the time budget drops")
+    strategy.add_argument("--answer-candidates", type=int, default=1, metavar="N",
+                          help="generated answers per sample that is not option-scored: the greedy one and N-1 "
+                               "sampled (top-k 32, top-p 0.8), the most likely kept; 1 (default): no reranking")
     eco = p.add_argument_group("eco2AI")
     eco.add_argument("--country", default="RU", help="ISO alpha-2 code of the electricity region (default RU)")
     eco.add_argument("--no-eco2ai", action="store_true", help="do not track emissions into output/emission.csv")
@@ -154,6 +162,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--resume and --overwrite exclude each other")
     if not args.time_budget > 0 or args.save_every < 1 or args.batch_size < 0 or args.max_answer_tokens < 0:
         p.error("--time-budget and --save-every must be positive; --batch-size and --max-answer-tokens not negative")
+    for name in ("image_candidates", "answer_candidates"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} {getattr(args, name)}: expected a whole number >= 1")
     if not DEVICE_RE.fullmatch(args.device):
         p.error(f"--device {args.device}: expected auto, cpu, cuda, cuda:N or mps")
     if args.input.is_dir() and (args.input / "input.json").is_file():
@@ -315,6 +326,8 @@ def print_summary(stats, store, n_samples: int, elapsed: float, interrupted: str
         lines.append("one-off costs (kept out of the rates): " + ", ".join(f"{k} {v:.1f}s" for k, v in stats.one_offs.items()))
     if stats.decoding:
         lines.append(stats.decoding)
+    if getattr(stats, "candidates", ""):
+        lines.append(stats.candidates)
     if stats.levels:
         lines.append("time budget degraded: " + ", ".join(f"'{level}' at {t}s" for t, level in stats.levels))
     if stats.warnings:
@@ -544,7 +557,8 @@ def run_settings(args: argparse.Namespace):
         text_only_image=args.text_only_image, answer_mode=args.options, generate_images=not args.no_images,
         max_answer_tokens=args.max_answer_tokens,
         answer_sampling=GREEDY if args.answer_sampling == "greedy" else BASELINE_TEXT_SAMPLING,
-        seed=args.seed, progress=not args.no_progress)
+        seed=args.seed, progress=not args.no_progress,
+        image_candidates=args.image_candidates, answer_candidates=args.answer_candidates)
 
 
 def answer_samples(run: Run, store, stops: StopRequests):
