@@ -155,3 +155,21 @@ def test_bad_candidate_counts_are_one_line_errors(value):
         message = f"{name} must be a whole number >= 1 (1: no self-reranking); got {value!r}"
         with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
             RunSettings(**{name: value})
+
+
+@pytest.mark.parametrize("flag", ["--image-candidates", "--answer-candidates"])
+@pytest.mark.parametrize("value", ["0", "-2", "1.5", "x"])
+def test_run_py_refuses_a_bad_count_in_one_line(run_module, capsys, flag, value):
+    with pytest.raises(SystemExit) as exit_info:
+        run_module.parse_args(["--input", "x.json", flag, value])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("run.py: ") and flag in err
+
+
+def test_run_py_passes_the_counts_to_the_settings(run_module):
+    settings = run_module.run_settings(run_module.parse_args(["--input", "x.json", "--image-candidates", "3",
+                                                               "--answer-candidates", "2"]))
+    assert (settings.image_candidates, settings.answer_candidates) == (3, 2)
+    defaults = run_module.run_settings(run_module.parse_args(["--input", "x.json"]))
+    assert (defaults.image_candidates, defaults.answer_candidates) == (1, 1)
