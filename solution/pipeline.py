@@ -13,6 +13,11 @@ batched and ordered by left-text length so that similar samples (and answer leng
 3. **image**: text-only samples get a generated image, decoded and saved as
    ``images/image_<id>.jpg`` (``predictions.image_file_name``).
 
+Self-reranking is an option, off by default: with ``image_candidates`` (``answer_candidates``) N > 1
+a batch of images (of generated answers) makes N candidates per sample, candidate 0 exactly the
+one of N = 1, and keeps the one ``solution.candidates`` ranks best; the extra candidates are the
+first thing the time budget drops (``budget.py``).
+
 Every phase is one loop, :meth:`Pipeline.run_phase`: before each batch one question to the
 ``Budget`` (how many rows may run now), then the batch. Images come last so that the time-budget
 guard can drop them first; the work left is kept in counters, so a question costs the same with 20
@@ -442,8 +447,7 @@ class Pipeline:
                 rights.append(self.tokenizer.encode_right(text, self.config.r_text_seq_length))
                 owner.append(row)
         total, count = score_right_texts(self.model, left, image, torch.stack(rights).to(self.device),
-                                         torch.tensor(owner, device=self.device),
-                                         cache=self.engine.cache if self.engine is not None else None)
+                                         torch.tensor(owner, device=self.device), cache=self._score_cache())
         mean = (total / count.clamp(min=1)).cpu()
         start = 0
         for w in batch:
