@@ -326,7 +326,7 @@ def print_summary(stats, store, n_samples: int, elapsed: float, interrupted: str
         lines.append("one-off costs (kept out of the rates): " + ", ".join(f"{k} {v:.1f}s" for k, v in stats.one_offs.items()))
     if stats.decoding:
         lines.append(stats.decoding)
-    if getattr(stats, "candidates", ""):
+    if stats.candidates:
         lines.append(stats.candidates)
     if stats.levels:
         lines.append("time budget degraded: " + ", ".join(f"'{level}' at {t}s" for t, level in stats.levels))
