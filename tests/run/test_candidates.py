@@ -173,3 +173,16 @@ def test_run_py_passes_the_counts_to_the_settings(run_module):
     assert (settings.image_candidates, settings.answer_candidates) == (3, 2)
     defaults = run_module.run_settings(run_module.parse_args(["--input", "x.json"]))
     assert (defaults.image_candidates, defaults.answer_candidates) == (1, 1)
+
+
+def test_the_run_summary_names_the_candidates(run_module, tiny_weights, tmp_path, capsys):
+    from helpers.run_entry import write_input
+
+    path = write_input(tmp_path / "in", {"a": [{"type": "text", "content": "нарисуй кота"}]})
+    code = run_module.main(["--input", str(path), "--output", str(tmp_path / "out"), "--weights", str(tiny_weights),
+                            "--no-eco2ai", "--no-progress", "--image-candidates", "2", "--answer-candidates", "3"])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "self-reranking: images best of 2: 1 extra candidates made in " in err
+    assert ", answers best of 3: 2 extra candidates made in " in err
+    assert "image_candidates " in err and "answer_candidates " in err  # the by-phase line: seconds/rows
