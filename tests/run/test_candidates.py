@@ -125,6 +125,7 @@ def test_one_candidate_is_todays_run_byte_for_byte(weights, tmp_path):
         assert torch.equal(codes, reference[sample_id][0][0][0])
 
 
+@pytest.mark.slow
 def test_more_candidates_keep_the_best_scored_one(weights, tmp_path):
     predictions, _, codes, pipeline = run_pipeline(weights, tmp_path / "three", image_candidates=3,
                                                    answer_candidates=3)
@@ -140,6 +141,7 @@ def test_more_candidates_keep_the_best_scored_one(weights, tmp_path):
     assert pipeline.stats.candidates.startswith("self-reranking: images best of 3: 12 extra candidates")
 
 
+@pytest.mark.slow
 def test_the_cpu_decoding_modes_agree(weights, tmp_path):
     runs = {mode: run_pipeline(weights, tmp_path / mode, decoding=mode, image_candidates=3, answer_candidates=3)
             for mode in ("full", "cached", "static")}
