@@ -4,8 +4,8 @@
 Reads ../input/input.json (images relative to it) and writes ./output/predictions.json and
 ./output/images/, as the FusionBrain Challenge 2.0 platform expects. Every input id always gets at
 least a text answer: the file is complete from the first second, rewritten atomically as work
-finishes, and the time-budget guard degrades (no images, then short answers, then option scoring
-only) so that the run ends inside --time-budget. Needs no network.
+finishes, and the time-budget guard degrades (no extra candidates, then no images, then short
+answers, then option scoring only) so that the run ends inside --time-budget. Needs no network.
 
 Examples:
   python3 run.py                                                   # the contract defaults
