@@ -4,8 +4,8 @@
 Reads ../input/input.json (images relative to it) and writes ./output/predictions.json and
 ./output/images/, as the FusionBrain Challenge 2.0 platform expects. Every input id always gets at
 least a text answer: the file is complete from the first second, rewritten atomically as work
-finishes, and the time-budget guard degrades (no images, then short answers, then option scoring
-only) so that the run ends inside --time-budget. Needs no network.
+finishes, and the time-budget guard degrades (no extra candidates, then no images, then short
+answers, then option scoring only) so that the run ends inside --time-budget. Needs no network.
 
 Examples:
   python3 run.py                                                   # the contract defaults
@@ -56,7 +56,8 @@ DEFAULT_WEIGHTS = ROOT / "weights" / "demo"
 PLATFORM_LIMIT, LOAD_MARGIN = 5 * 3600, 20 * 60  # the platform's 5 h, less 20 min for loading and margin
 DEFAULT_BUDGET = PLATFORM_LIMIT - LOAD_MARGIN
 DEVICE_RE = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
-ANSWER_OPTIONS = ("weights", "options", "text_only_image", "max_answer_tokens", "answer_sampling", "seed")
+ANSWER_OPTIONS = ("weights", "options", "text_only_image", "max_answer_tokens", "answer_sampling", "seed",
+                  "answer_candidates")
 PLACEHOLDER = [{"type": "text", "content": ""}]
 DIST_TIMEOUT_SHARE, DIST_TIMEOUT_MIN, DIST_TIMEOUT_MAX = 0.1, 2.0, 600.0  # distributed set-up, inside the budget
 
@@ -171,6 +172,9 @@ def parse_args(argv=None) -> tuple[RunOptions, RunSettings]:
 
     p = build_parser()
     args = p.parse_args(argv)
+    for name in ("image_candidates", "answer_candidates"):  # RunSettings would refuse them with a ValueError
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} {getattr(args, name)}: expected a whole number >= 1")
     options, settings = from_args(RunOptions, args), from_args(RunSettings, args)
     if options.resume and options.overwrite:
         p.error("--resume and --overwrite exclude each other")
@@ -332,6 +336,8 @@ def print_summary(stats, store, n_samples: int, elapsed: float, interrupted: str
         lines.append("one-off costs (kept out of the rates): " + ", ".join(f"{k} {v:.1f}s" for k, v in stats.one_offs.items()))
     if stats.decoding:
         lines.append(stats.decoding)
+    if stats.candidates:
+        lines.append(stats.candidates)
     if stats.levels:
         lines.append("time budget degraded: " + ", ".join(f"'{level}' at {t}s" for t, level in stats.levels))
     if stats.warnings:

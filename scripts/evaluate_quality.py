@@ -44,6 +44,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -186,17 +187,24 @@ def _run(weights: Path, input_json: Path, output: Path, extra: list[str]) -> dic
     return json.loads((output / "predictions.json").read_text(encoding="utf-8"))
 
 
-def run_pipeline(weights: Path, data: TestSet, output: Path, extra: list[str]) -> dict:
+def run_pipeline(weights: Path, data: TestSet, output: Path, extra: list[str], answer_extra: list[str] = (),
+                 image_extra: list[str] = (), timings: dict | None = None) -> dict:
     """The system's predictions, from two run.py calls: every answer with ``--no-images`` (answers
     are conditioned on an all-zero image block by default, so images made for the text-only samples
     of TextQA and MathQA would change nothing scored here), then the ImageGeneration images alone.
-    Image paths are made relative to ``output``."""
-    answers = _run(weights, data.folder / "input.json", output / "answers", ["--no-images", *extra])
+    ``answer_extra`` goes to the first call only, ``image_extra`` to the second only. Image paths
+    are made relative to ``output``. ``timings`` gets each call's (wall seconds, samples)."""
+    timings = {} if timings is None else timings
+    start = time.monotonic()
+    answers = _run(weights, data.folder / "input.json", output / "answers", ["--no-images", *extra, *answer_extra])
+    timings["answers"] = (time.monotonic() - start, len(data.inputs))
     generation = {i: data.inputs[i] for i in data.ids["ImageGeneration"]}
     subset = output / "generation_input" / "input.json"
     subset.parent.mkdir(parents=True, exist_ok=True)
     subset.write_text(json.dumps(generation, ensure_ascii=False), encoding="utf-8")
-    images = _run(weights, subset, output / "images", extra)
+    start = time.monotonic()
+    images = _run(weights, subset, output / "images", [*extra, *image_extra])
+    timings["images"] = (time.monotonic() - start, len(generation))
     predictions = {i: [item for item in items if item.get("type") == "text"] for i, items in answers.items()}
     for i in generation:
         path = first_content(images.get(i), "image")
@@ -381,6 +389,16 @@ def paired_verdicts(system: tuple[str, dict], baseline: tuple[str, dict]) -> str
     return "\n".join(lines)
 
 
+def wall_times(timings: dict, candidates: list[str]) -> str:
+    """One line per system: the wall time of its two run.py calls, per sample (a resumed call: only
+    what it had left to do)."""
+    lines = ["Wall time of run.py" + (f" ({' '.join(candidates)})" if candidates else "") + ":"]
+    for name, calls in timings.items():
+        lines.append(f"  {name}: " + "; ".join(f"{call} {seconds:.0f} s for {n} samples ({seconds / max(n, 1):.2f} s/sample)"
+                                              for call, (seconds, n) in calls.items()))
+    return "\n".join(lines)
+
+
 NOTE = ("TextQA, MathQA, VisualQA and TRitW: official metrics (evaluator.metrics). ImageGeneration and "
         "ImageCaptioning: offline stand-ins on the synthetic shape scenes, NOT the official CLIP/FID and "
         "CLIP+METEOR (see docs/quality.md). Cells: mean ± standard error over the set's samples.")
@@ -414,8 +432,14 @@ def main(argv=None) -> None:
     p.add_argument("--out", type=Path, default=None, help="also write the Markdown tables here")
     p.add_argument("--json", type=Path, default=None, help="write every per-sample value here")
     p.add_argument("--run-arg", action="append", default=[], help="an extra argument for run.py (repeatable)")
+    p.add_argument("--image-candidates", type=int, default=1, metavar="N",
+                   help="run.py --image-candidates N for the ImageGeneration images (default 1: no self-reranking)")
+    p.add_argument("--answer-candidates", type=int, default=1, metavar="N",
+                   help="run.py --answer-candidates N for the answers (default 1: no self-reranking)")
     args = p.parse_args(argv)
 
+    if args.image_candidates < 1 or args.answer_candidates < 1:
+        p.error("--image-candidates and --answer-candidates: expected a whole number >= 1")
     if len(set(args.random_seeds)) != len(args.random_seeds):
         p.error(f"--random-seeds {' '.join(map(str, args.random_seeds))}: each seed once")
     if "--text-only-image" in args.run_arg or "--text-only-image=generated" in args.run_arg:
@@ -436,9 +460,12 @@ def main(argv=None) -> None:
     data = TestSet(folder)
     work = args.work or Path(tempfile.mkdtemp(prefix="fbc2_quality_"))
 
-    rows = []
+    rows, timings = [], {}
+    answer_extra = ["--answer-candidates", str(args.answer_candidates)] if args.answer_candidates > 1 else []
+    image_extra = ["--image-candidates", str(args.image_candidates)] if args.image_candidates > 1 else []
     for name, weights in systems:
-        predictions = run_pipeline(weights, data, work / name, args.run_arg)
+        timings[name] = {}
+        predictions = run_pipeline(weights, data, work / name, args.run_arg, answer_extra, image_extra, timings[name])
         rows.append((name, score_predictions(predictions, work / name, data)))
     for source in args.random_like:
         for seed in args.random_seeds:
@@ -478,12 +505,15 @@ def main(argv=None) -> None:
         parts += [paired_verdicts((compare, by_name[compare]), ("best constant", by_name["best constant"])), ""]
     if args.train_overlap:
         parts += [train_overlap(data), ""]
+    if timings:
+        parts += [wall_times(timings, answer_extra + image_extra), ""]
     text = "\n".join(parts)
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
     if args.json:
-        args.json.write_text(json.dumps({"set": str(folder), "constants": chosen, "rows": dict(rows + ceiling_rows)},
+        args.json.write_text(json.dumps({"set": str(folder), "constants": chosen, "rows": dict(rows + ceiling_rows),
+                                         "wall_seconds": timings},
                                         ensure_ascii=False, indent=1), encoding="utf-8")
 
 

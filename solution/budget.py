@@ -10,6 +10,14 @@ it waits for the device once, at the first step). From these the guard keeps, pe
 - seconds per decode step at each row count that has run;
 - decode steps per batch (the mean of the batches run).
 
+Extra candidates (``--image-candidates N``, ``--answer-candidates N``: self-reranking) are kinds of
+work of their own, ``image_candidates`` and ``answer_candidates``, measured in the same model: each
+candidate pass over a batch of ``r`` rows (its generation, then its scoring, and in the first pass
+the scoring of candidate 0) is metered as one batch of ``r`` rows of that kind, and kept out of the
+batch it belongs to (:meth:`BatchMeter.exclude`). The work left of such a kind counts candidate rows,
+``samples x (N - 1)``. Until one pass has run, a kind of candidates is costed at the rates of the
+work it repeats (``CANDIDATES_OF``: image generation, free answer generation).
+
 One-off costs (capture and kernel timing of a new CUDA-graph step shape, the model's first-call
 warm-up) are paid before the batch that needs them, only while one more fits at their mean so far
 (:meth:`Budget.affords_one_off`; a batch whose one-offs do not fit does not run either), and timed
@@ -30,15 +38,18 @@ a reserve for the final write (:func:`reserve_for`: 5 % of the budget, between 1
 estimated cost of the remaining work, and degrades in a fixed order until it fits:
 
   0 ``full``          everything as configured
-  1 ``no-images``     stop generating images for text-only samples
-  2 ``short-answers`` free generation limited to ``SHORT_ANSWER_TOKENS`` tokens; kept (answering
+  1 ``one-candidate`` no more extra candidates: every image and answer is candidate 0 alone, as
+                      with N = 1 (the first thing to go)
+  2 ``no-images``     stop generating images for text-only samples
+  3 ``short-answers`` free generation limited to ``SHORT_ANSWER_TOKENS`` tokens; kept (answering
                       as many samples as time allows) unless option scoring alone no longer fits
-  3 ``options-only``  only option scoring, as many samples as time allows; no more image encoding
-  4 ``stop``          no time left: no more model work, write the file and end
+  4 ``options-only``  only option scoring, as many samples as time allows; no more image encoding
+  5 ``stop``          no time left: no more model work, write the file and end
 
 Levels only go up (``STOPS_AT`` is the one cut-off table). A batch runs only if its estimated cost,
 times ``BATCH_MARGIN``, fits in the time left; batches shrink to what still fits, and once none
-fits the rest of that kind is skipped. Image encoding, which answers nothing by itself, may use at
+fits the rest of that kind is skipped (a batch's candidate passes too: each runs only while one more
+pass of its rows fits). Image encoding, which answers nothing by itself, may use at
 most ``ENCODE_SHARE`` of the time left when it starts (:meth:`Budget.set_deadline`); samples it does
 not reach are answered as text-only.
 """
@@ -51,9 +62,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-LEVELS = ("full", "no-images", "short-answers", "options-only", "stop")
+LEVELS = ("full", "one-candidate", "no-images", "short-answers", "options-only", "stop")
 # The one cut-off table: each kind of work runs below the level named here and stops from it on.
-STOPS_AT = {"image": "no-images", "generate": "options-only", "encode": "options-only", "score": "stop"}
+STOPS_AT = {"image_candidates": "one-candidate", "answer_candidates": "one-candidate", "image": "no-images",
+            "generate": "options-only", "encode": "options-only", "score": "stop"}
+# A kind of extra candidates, until measured, is costed at the rates of the work it repeats.
+CANDIDATES_OF = {"image_candidates": "image", "answer_candidates": "generate"}
 SHORT_ANSWER_TOKENS = 8
 RESERVE_SHARE, RESERVE_MIN, RESERVE_MAX = 0.05, 1.0, 60.0
 ENCODE_SHARE = 0.5
@@ -80,6 +94,8 @@ class Remaining:
     generate: int = 0  # free right-text generation
     score: int = 0  # option scoring
     image: int = 0  # image generation (+ decoding and saving)
+    image_candidates: int = 0  # extra image candidates (rows of candidate passes: samples x (N - 1))
+    answer_candidates: int = 0  # extra answer candidates (likewise)
 
     def count_off(self, kind: str, samples: int) -> None:
         """``samples`` of ``kind`` are behind us (done, failed or skipped)."""
@@ -97,6 +113,12 @@ class BatchMeter:
         self.start = clock()
         self.first_step_at: float | None = None
         self.steps = 0
+        self.excluded = 0.0  # seconds after the first step spent on other work, metered apart
+
+    def exclude(self, seconds: float) -> None:
+        """``seconds`` of this batch (after its first step) belong to other work, metered apart
+        (the batch's extra candidates): they count neither as its steps nor as its rows."""
+        self.excluded += seconds
 
     def step(self, i: int) -> None:
         if i == 0 and self.first_step_at is None:
@@ -108,7 +130,7 @@ class BatchMeter:
 
     def seconds(self) -> tuple[float, float]:
         """(seconds since the start, seconds since the first step: the decode steps' share)."""
-        now = self.clock()
+        now = self.clock() - self.excluded
         return now - self.start, (now - self.first_step_at) if self.first_step_at is not None else 0.0
 
 
@@ -225,19 +247,26 @@ class Budget:
     def measured(self, kind: str) -> bool:
         return kind in self.costs
 
+    def cost_of(self, kind: str) -> KindCost | None:
+        """What ``kind`` has cost so far; for extra candidates not measured yet, the work they repeat
+        (``CANDIDATES_OF``); None when nothing is known."""
+        if kind in self.costs:
+            return self.costs[kind]
+        return self.costs.get(CANDIDATES_OF.get(kind, kind))
+
     # -- estimates ------------------------------------------------------------------------------
     def _steps_at(self, kind: str, level: int) -> float:
-        steps = self.costs[kind].mean_steps
+        steps = self.cost_of(kind).mean_steps
         if kind == "generate" and level >= LEVELS.index("short-answers"):
             steps = min(steps, SHORT_ANSWER_TOKENS)
         return steps
 
     def batch_cost(self, kind: str, rows: int, level: int | None = None) -> float:
         """Estimated seconds of one batch of ``rows`` of ``kind`` at ``level`` (default: the current)."""
-        if kind not in self.costs:
+        if self.cost_of(kind) is None:
             return 0.0
         level = self.level if level is None else level
-        return self.costs[kind].batch(rows, self._steps_at(kind, level))
+        return self.cost_of(kind).batch(rows, self._steps_at(kind, level))
 
     def work_cost(self, kind: str, samples: int, level: int | None = None) -> float:
         """Estimated seconds of ``samples`` of ``kind``: full batches and one smaller one."""
@@ -278,7 +307,7 @@ class Budget:
         left = self.time_for(kind)
         if left <= 0:
             return 0
-        if kind not in self.costs:
+        if self.cost_of(kind) is None:
             return wanted if left >= FULL_FIRST_BATCH else min(wanted, 1)
         for rows in range(wanted, 0, -1):
             if self.batch_cost(kind, rows) * BATCH_MARGIN <= left:

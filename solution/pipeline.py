@@ -13,6 +13,11 @@ batched and ordered by left-text length so that similar samples (and answer leng
 3. **image**: text-only samples get a generated image, decoded and saved as
    ``images/image_<id>.jpg`` (``predictions.image_file_name``).
 
+Self-reranking is an option, off by default: with ``image_candidates`` (``answer_candidates``) N > 1
+a batch of images (of generated answers) makes N candidates per sample, candidate 0 exactly the
+one of N = 1, and keeps the one ``solution.candidates`` ranks best; the extra candidates are the
+first thing the time budget drops (``budget.py``).
+
 Every phase is one loop, :meth:`Pipeline.run_phase`: before each batch one question to the
 ``Budget`` (how many rows may run now), then the batch. Images come last so that the time-budget
 guard can drop them first; the work left is kept in counters, so a question costs the same with 20
@@ -49,6 +54,7 @@ from fbc2_io.text import without_surrogates
 
 from .answer_options import parse_options
 from .budget import ENCODE_SHARE, BatchMeter, Budget, Remaining
+from .candidates import best_answers, best_images, check_candidates, perplexity
 from .fbc2_input import Sample, read_sample_image
 from .images import prepare_image, to_pil
 from .predictions import DiskFull, PredictionStore
@@ -66,7 +72,8 @@ from .rudolph import (
     score_right_texts,
 )
 from .rudolph.batching import CPU_BATCH, MAX_AUTO_BATCH
-from .rudolph.generation import format_status
+from .rudolph.generation import format_status, score_image_tokens
+from .rudolph.tokenizer import EOS_ID
 from .weights import Weights
 
 VQGAN_CHUNK = 8  # images the VQGAN encodes or decodes at once, whatever the batch size
@@ -113,6 +120,19 @@ class RunSettings:
     progress: bool = setting(True, "no progress (default: bars on a terminal, a line every {progress_every:g} s in a "
                              "log file)", flag="--no-progress", group="running")
     progress_every: float = 30.0  # seconds between progress lines when stderr is not a terminal
+    image_candidates: int = setting(
+        1, "images generated per text-only sample, the best kept by the model's own scores (ru-dolph's "
+        "self-reranking: the caption's likelihood after the image and the image's own); 1 (default): no reranking. "
+        "The time budget drops extra candidates first", metavar="N", group="answer strategies")
+    answer_candidates: int = setting(
+        1, "generated answers per sample that is not option-scored: the greedy one and N-1 sampled (top-k "
+        f"{BASELINE_TEXT_SAMPLING.top_k}, top-p {BASELINE_TEXT_SAMPLING.top_p:g}), the one of highest mean "
+        "log-likelihood kept; 1 (default): no reranking. The time budget drops extra candidates first",
+        metavar="N", group="answer strategies")
+
+    def __post_init__(self):
+        check_candidates("image_candidates", self.image_candidates)
+        check_candidates("answer_candidates", self.answer_candidates)
 
 
 @dataclass
@@ -123,6 +143,7 @@ class RunStats:
     levels: list = field(default_factory=list)
     one_offs: dict = field(default_factory=dict)  # what -> seconds paid once (warm-up, capture), not in ``seconds``
     decoding: str = ""  # one summary line: CUDA graphs in use, kernels chosen, shapes that fell back
+    candidates: str = ""  # one summary line of self-reranking (empty when it is off)
 
 
 def answer_choices(sample: Sample) -> list[tuple[str, str]]:
@@ -179,6 +200,7 @@ FAILURE_CONSEQUENCE = {"prepare": "it keeps its placeholder answer", "score": "i
                        "generate": "it keeps its placeholder answer", "encode": "it is answered without its image",
                        "image": "it gets no generated image"}
 STATS_PHASE = {"encode": "encode", "score": "answer", "generate": "answer", "image": "image"}
+CANDIDATE_KIND = {"image": "image_candidates", "generate": "answer_candidates"}  # the budget's kinds
 
 
 class ImageState(enum.Enum):
@@ -353,7 +375,7 @@ class Pipeline:
                     for w in items[i:]:
                         if skip is not None:
                             skip(w)
-                    self.todo.count_off(kind, len(items) - i)
+                    self._count_off(kind, len(items) - i)
                     bar.update(len(items) - i)
                     return
                 batch = items[i:i + rows]
@@ -362,7 +384,7 @@ class Pipeline:
                 seconds = self.budget.record_meter(kind, rows, meter)  # with its retries: on the safe side
                 self.stats.seconds[phase] += seconds
                 self.stats.samples[phase] += rows
-                self.todo.count_off(kind, rows)
+                self._count_off(kind, rows)
                 bar.update(rows)
                 i += rows
 
@@ -449,8 +471,7 @@ class Pipeline:
                 rights.append(self.tokenizer.encode_right(text, self.config.r_text_seq_length))
                 owner.append(row)
         total, count = score_right_texts(self.model, left, image, torch.stack(rights).to(self.device),
-                                         torch.tensor(owner, device=self.device),
-                                         cache=self.engine.cache if self.engine is not None else None)
+                                         torch.tensor(owner, device=self.device), cache=self._score_cache())
         mean = (total / count.clamp(min=1)).cpu()
         start = 0
         for w in batch:
@@ -459,22 +480,105 @@ class Pipeline:
             self.store.set_text(w.id, f"{letter}) {text}")
             start += len(w.choices)
 
+    # -- candidates (self-reranking) ------------------------------------------------------------
+    def extra_candidates(self, kind: str) -> int:
+        """Candidates beyond the first that each sample of ``kind`` asks for (0: no reranking)."""
+        wanted = {"image": self.settings.image_candidates, "generate": self.settings.answer_candidates}
+        return wanted.get(kind, 1) - 1
+
+    def _count_off(self, kind: str, samples: int) -> None:
+        """``samples`` of ``kind`` are behind us, with their extra candidates (run or not)."""
+        self.todo.count_off(kind, samples)
+        if kind in CANDIDATE_KIND:
+            self.todo.count_off(CANDIDATE_KIND[kind], samples * self.extra_candidates(kind))
+
+    def _best_of(self, kind: str, batch: list[SampleWork], meter: BatchMeter, make: Callable,
+                 score: Callable, choose: Callable) -> list:
+        """Each row's chosen candidate. ``make(k, progress)`` makes candidate ``k`` of every row;
+        candidate 0 is the work as with one candidate, on the batch's own meter. Passes 1..N-1 follow
+        while the budget allows them (each one only while a pass of these rows fits), each metered as
+        a batch of the kind's candidates and kept out of ``meter``; ``score(candidate)`` gives ``(b, ...)``
+        scores (candidate 0 scored in the first pass), ``choose`` turns their ``(b, n, ...)`` stack into
+        the chosen index per row."""
+        candidates = [make(0, meter.step)]
+        extra, rows = self.extra_candidates(kind), len(batch)
+        ckind = CANDIDATE_KIND.get(kind)
+        scores = []
+        for k in range(1, extra + 1):
+            if not self.budget.allows(ckind) or self.budget.affordable(ckind, rows) < rows:
+                break
+            pass_meter = self.budget.meter(self._sync)
+            candidates.append(make(k, pass_meter.step))
+            if k == 1:
+                scores.append(score(candidates[0]))
+            scores.append(score(candidates[-1]))
+            seconds = self.budget.record_meter(ckind, rows, pass_meter)
+            meter.exclude(seconds)
+            self.stats.seconds[ckind] += seconds
+            self.stats.samples[ckind] += rows
+        if len(candidates) == 1:
+            return candidates[0]
+        index = choose(torch.stack(scores, dim=1)).tolist()
+        return [candidates[k][row] for row, k in enumerate(index)]
+
+    def _candidates_line(self) -> str:
+        """The run summary's line on self-reranking; empty when it is off."""
+        parts = []
+        for kind, what in (("image", "images"), ("generate", "answers")):
+            if self.extra_candidates(kind):
+                ckind = CANDIDATE_KIND[kind]
+                made = self.stats.samples.get(ckind, 0)
+                parts.append(f"{what} best of {self.extra_candidates(kind) + 1}: {made} extra candidates made in "
+                             f"{self.stats.seconds.get(ckind, 0.0):.1f}s")
+        if not parts:
+            return ""
+        dropped = "" if self.budget.allows("image_candidates") else "; the time budget dropped the rest ('one-candidate')"
+        return "self-reranking: " + ", ".join(parts) + dropped
+
+    def _right_ids(self, answers: list[list[int]]) -> torch.Tensor:
+        """``(b, r)`` right texts ``[bos, <RT_UNK>, *ids, eos, 0...]`` of generated answer ids (cut to r)."""
+        r = self.config.r_text_seq_length
+        prefix = self.tokenizer.right_prefix().tolist()
+        rows = [(prefix + ids + [EOS_ID])[:r] for ids in answers]
+        return torch.tensor([row + [0] * (r - len(row)) for row in rows], dtype=torch.long, device=self.device)
+
+    def _score_cache(self):
+        return self.engine.cache if self.engine is not None else None
+
     def _generate_batch(self, batch: list[SampleWork], meter: BatchMeter) -> None:
         left, image = self._batch_inputs(batch)
         prefix = self.tokenizer.right_prefix().to(self.device).expand(len(batch), -1)
-        sampling = self.settings.answer_sampling
-        out = generate_right_text(self.model, left, image, prefix, sampling,
-                                  max_new_tokens=self.budget.answer_tokens(self.full_answer_tokens),
-                                  seeds=self._seeds("answer", batch), decoding=self.decoding, engine=self.engine,
-                                  progress=meter.step)
+        max_new_tokens = self.budget.answer_tokens(self.full_answer_tokens)
+        owner = torch.arange(len(batch), device=self.device)
+
+        def make(k: int, progress) -> list[list[int]]:  # candidate 0: the configured sampling, as with N = 1
+            sampling, phase = ((self.settings.answer_sampling, "answer") if k == 0
+                               else (BASELINE_TEXT_SAMPLING, f"answer candidate {k}"))
+            return generate_right_text(self.model, left, image, prefix, sampling, max_new_tokens=max_new_tokens,
+                                       seeds=self._seeds(phase, batch), decoding=self.decoding, engine=self.engine,
+                                       progress=progress)
+
+        def score(answers: list[list[int]]) -> torch.Tensor:  # (b,) mean log-likelihood
+            total, count = score_right_texts(self.model, left, image, self._right_ids(answers), owner,
+                                             cache=self._score_cache())
+            return (total / count.clamp(min=1)).cpu()
+
+        out = self._best_of("generate", batch, meter, make, score, best_answers)
         for w, ids in zip(batch, out, strict=True):
             self.store.set_text(w.id, self.tokenizer.decode(ids))
 
     def _image_batch(self, batch: list[SampleWork], meter: BatchMeter) -> None:
         left = torch.stack([w.left for w in batch]).to(self.device)
         sampling = self.settings.image_sampling
-        codes = generate_image_tokens(self.model, left, sampling, seeds=self._seeds("image", batch),
-                                      decoding=self.decoding, engine=self.engine, progress=meter.step)
+
+        def make(k: int, progress) -> torch.Tensor:  # candidate 0: the row seeds of one candidate
+            phase = "image" if k == 0 else f"image candidate {k}"
+            return generate_image_tokens(self.model, left, sampling, seeds=self._seeds(phase, batch),
+                                         decoding=self.decoding, engine=self.engine, progress=progress)
+
+        score = self._image_scorer(batch, left) if self.extra_candidates("image") else None
+        codes = self._best_of("image", batch, meter, make, score, lambda s: best_images(s[..., 0], s[..., 1]))
+        codes = torch.stack(list(codes)) if isinstance(codes, list) else codes
         pictures = torch.cat([self.vqgan.decode(codes[i:i + VQGAN_CHUNK]) for i in range(0, len(batch), VQGAN_CHUNK)])
         for w, code, picture in zip(batch, codes, pictures, strict=True):
             w.generated_codes = code.cpu()
@@ -485,6 +589,22 @@ class Pipeline:
                 return
             except Exception as e:  # this sample only: the others of the batch keep their images
                 self._failed("image", w.sample, e)
+
+    def _image_scorer(self, batch: list[SampleWork], left: torch.Tensor) -> Callable:
+        """``score(codes) -> (b, 2)``: each row's caption perplexity (its text as right text after
+        ``[empty left text | image]``) and image perplexity (after its left text); solution.candidates."""
+        c = self.config
+        empty = self.tokenizer.encode_left("", c.l_text_seq_length).to(self.device).expand(len(batch), -1)
+        captions = torch.stack([self.tokenizer.encode_right(without_surrogates(w.sample.text), c.r_text_seq_length)
+                                for w in batch]).to(self.device)
+        owner = torch.arange(len(batch), device=self.device)
+
+        def score(codes: torch.Tensor) -> torch.Tensor:
+            total, count = score_right_texts(self.model, empty, codes, captions, owner, cache=self._score_cache())
+            image_total, image_count = score_image_tokens(self.model, left, codes)
+            return torch.stack([perplexity(total, count), perplexity(image_total, image_count)], dim=1).cpu()
+
+        return score
 
     def _stop(self, kind: str, why: str) -> None:
         """No more ``kind`` in this run, for a reason the budget does not know; one warning."""
@@ -501,7 +621,7 @@ class Pipeline:
             except UnusableFile as e:  # e.g. a link planted as output/images: refused once, not per sample
                 print(f"run.py: warning: no images are generated: {e}", file=sys.stderr)
                 self.stats.warnings["no images generated"] += 1
-                self.todo.count_off("image", len(todo))
+                self._count_off("image", len(todo))
                 return
             if not self.store.reserve_space():
                 self._stop("image", "the output disk has no room for them beside the answers")
@@ -530,8 +650,10 @@ class Pipeline:
         """The counters, set once per run (each batch then lowers them)."""
         answer = [w for w in works if not self.store.is_done("answer", w.id)]
         scored = sum(1 for w in answer if w.choices)
-        self.todo = Remaining(generate=len(answer) - scored, score=scored,
-                              image=sum(1 for w in wants_images if not self.store.is_done("image", w.id)))
+        images = sum(1 for w in wants_images if not self.store.is_done("image", w.id))
+        self.todo = Remaining(generate=len(answer) - scored, score=scored, image=images,
+                              image_candidates=images * self.extra_candidates("image"),
+                              answer_candidates=(len(answer) - scored) * self.extra_candidates("generate"))
 
     # -- all ----------------------------------------------------------------------------------
     def run(self, samples: list[Sample]) -> RunStats:
@@ -549,6 +671,7 @@ class Pipeline:
                     self.stats.warnings[w.split(":", 1)[0]] += 1
             if self.engine is not None:
                 self.stats.decoding = format_status(self.engine.status())
+            self.stats.candidates = self._candidates_line()
         return self.stats
 
     def _phases(self, works: list[SampleWork]) -> None:

@@ -610,3 +610,21 @@ def _packed_token_logp(model: Rudolph, prefix: torch.Tensor, right_ids: torch.Te
         logp[i:i + g, :, 1:n] = logits.log_softmax(-1).gather(-1, ids[:, :, 1:, None]).squeeze(-1)
         logp[i:i + g, :, 0] = last[i:i + g].gather(-1, ids[:, :, 0])
     return logp[owner, slot]
+
+
+@torch.no_grad()
+def score_image_tokens(model: Rudolph, left_ids: torch.Tensor, image_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-likelihood of images given their left texts: ``left_ids (b, l)``, ``image_ids (b, m*m)``
+    (0..image_vocab_size-1, as ``generate_image_tokens`` gives them). Every image token is scored given
+    the left text and the image tokens before it, over the image vocabulary without its special tokens
+    (what generation samples from), in one forward pass over ``[left | image]``. Returns the summed
+    log-probability ``(b,)`` and the number of scored tokens ``(b,)``, as ``score_right_texts``."""
+    c = model.config
+    lo, hi = c.text_vocab, c.text_vocab + c.image_vocab_size
+    ids = torch.cat([left_ids, image_ids[:, :-1]], dim=1)  # the last image token predicts nothing scored
+    hidden = model.transformer(model.embed(ids), model.transformer.mask_rows(0, ids.shape[1]))
+    norm, linear = model.to_logits
+    logits = F.linear(norm(hidden[:, left_ids.shape[1] - 1:]), linear.weight[lo:hi], linear.bias[lo:hi])  # (b, m*m, V_img)
+    token_logp = logits.float().log_softmax(-1).gather(-1, image_ids[..., None]).squeeze(-1)
+    count = torch.full((image_ids.shape[0],), image_ids.shape[1], dtype=torch.long, device=image_ids.device)
+    return token_logp.sum(dim=1), count

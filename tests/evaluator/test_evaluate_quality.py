@@ -126,6 +126,29 @@ def test_two_runs_are_merged(small_set, tmp_path, monkeypatch):
     assert predictions[data.ids["TextQA"][0]] == [{"type": "text", "content": "x"}]  # no image kept
 
 
+def test_candidate_flags_go_to_their_own_run(small_set, tmp_path, monkeypatch):
+    """--answer-candidates reaches the answers' run.py only, --image-candidates the images' only; the
+    wall time of each call is kept with its sample count."""
+    folder, data = small_set
+    calls = []
+    monkeypatch.setattr(eq, "_run", lambda weights, input_json, output, extra: calls.append(extra) or {})
+    timings = {}
+    eq.run_pipeline(tmp_path, data, tmp_path / "out", [], ["--answer-candidates", "4"],
+                    ["--image-candidates", "3"], timings)
+    assert calls == [["--no-images", "--answer-candidates", "4"], ["--image-candidates", "3"]]
+    assert set(timings) == {"answers", "images"} and timings["answers"][1] == 18 and timings["images"][1] == 3
+    line = eq.wall_times({"demo": {"answers": (36.0, 18), "images": (3.0, 3)}}, ["--image-candidates", "3"])
+    assert line.splitlines() == ["Wall time of run.py (--image-candidates 3):",
+                                 "  demo: answers 36 s for 18 samples (2.00 s/sample); images 3 s for 3 samples "
+                                 "(1.00 s/sample)"]
+
+
+def test_bad_candidate_counts_are_refused(capsys):
+    with pytest.raises(SystemExit):
+        eq.main(["--image-candidates", "0"])
+    assert "expected a whole number >= 1" in capsys.readouterr().err
+
+
 def test_constants_end_to_end(tmp_path):
     folder = tmp_path / "set"
     eq.main(["--set", str(folder), "--split", "test", "--per-task", "2", "--best-constant", "--constant", "a",
