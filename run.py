@@ -56,8 +56,8 @@ DEFAULT_WEIGHTS = ROOT / "weights" / "demo"
 PLATFORM_LIMIT, LOAD_MARGIN = 5 * 3600, 20 * 60  # the platform's 5 h, less 20 min for loading and margin
 DEFAULT_BUDGET = PLATFORM_LIMIT - LOAD_MARGIN
 DEVICE_RE = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
-ANSWER_OPTIONS = ("weights", "options", "text_only_image", "max_answer_tokens", "answer_sampling", "seed",
-                  "answer_candidates")
+ANSWER_OPTIONS = ("weights", "options", "text_only_image", "max_answer_tokens", "answer_sampling", "seed")
+NEWER_ANSWER_OPTIONS = {"answer_candidates": "1"}  # hashed only when not at this default: older runs still resume
 PLACEHOLDER = [{"type": "text", "content": ""}]
 DIST_TIMEOUT_SHARE, DIST_TIMEOUT_MIN, DIST_TIMEOUT_MAX = 0.1, 2.0, 600.0  # distributed set-up, inside the budget
 
@@ -222,6 +222,7 @@ def fingerprint(input_path: Path, settings: RunSettings, weights_dir: Path) -> d
     flags' names, as run_state.json has always hashed them)."""
     flags = flag_values(settings)
     options = {name: str(flags.get(name, "")) for name in ANSWER_OPTIONS}
+    options |= {name: str(flags[name]) for name, default in NEWER_ANSWER_OPTIONS.items() if str(flags[name]) != default}
     options["weights"] = str(weights_dir.resolve())
     return {"input.json": hashlib.sha256(read_bytes(input_path)).hexdigest()[:16],
             "answer options": hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:16]}

@@ -170,10 +170,9 @@ def test_run_py_refuses_a_bad_count_in_one_line(run_module, capsys, flag, value)
 
 
 def test_run_py_passes_the_counts_to_the_settings(run_module):
-    settings = run_module.run_settings(run_module.parse_args(["--input", "x.json", "--image-candidates", "3",
-                                                               "--answer-candidates", "2"]))
+    _, settings = run_module.parse_args(["--input", "x.json", "--image-candidates", "3", "--answer-candidates", "2"])
     assert (settings.image_candidates, settings.answer_candidates) == (3, 2)
-    defaults = run_module.run_settings(run_module.parse_args(["--input", "x.json"]))
+    _, defaults = run_module.parse_args(["--input", "x.json"])
     assert (defaults.image_candidates, defaults.answer_candidates) == (1, 1)
 
 

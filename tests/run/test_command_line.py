@@ -15,7 +15,8 @@ FLAGS = {
     "running": {"--device": "auto", "--dtype": "auto", "--batch-size": 0, "--decoding": "auto",
                 "--time-budget": 5 * 3600 - 20 * 60, "--seed": 0, "--no-progress": False, "--fail-on-error": False},
     "answer strategies": {"--options": "score", "--text-only-image": "zeros", "--no-images": False,
-                          "--max-answer-tokens": 0, "--answer-sampling": "greedy"},
+                          "--max-answer-tokens": 0, "--answer-sampling": "greedy",
+                          "--image-candidates": 1, "--answer-candidates": 1},  # the two added since (issue 23)
     "eco2AI": {"--country": "RU", "--no-eco2ai": False},
 }
 
@@ -86,3 +87,17 @@ def test_the_fingerprint_of_the_answer_options_is_the_one_earlier_runs_recorded(
         assert run_module.fingerprint(path, settings, weights) == {
             "input.json": hashlib.sha256(b"{}").hexdigest()[:16],
             "answer options": hashlib.sha256(json.dumps(earlier, sort_keys=True).encode()).hexdigest()[:16]}
+
+
+def test_answer_candidates_enter_the_fingerprint_only_when_not_one(run_module, tmp_path):
+    """Earlier runs (no such flag) still resume at the default; another count is another run."""
+    path = tmp_path / "input.json"
+    path.write_bytes(b"{}")
+    weights = tmp_path / "w"
+    default = run_module.fingerprint(path, run_module.parse_args([])[1], weights)
+    assert run_module.fingerprint(path, run_module.parse_args(["--answer-candidates", "1"])[1], weights) == default
+    three = run_module.fingerprint(path, run_module.parse_args(["--answer-candidates", "3"])[1], weights)
+    flags = {"weights": str(weights.resolve()), "options": "score", "text_only_image": "zeros",
+             "max_answer_tokens": "0", "answer_sampling": "greedy", "seed": "0", "answer_candidates": "3"}
+    assert three["answer options"] == hashlib.sha256(json.dumps(flags, sort_keys=True).encode()).hexdigest()[:16]
+    assert three["answer options"] != default["answer options"]
