@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Reproduce weights/demo/: a BPE, a small VQGAN and the RUDOLPH "demo-m16" config trained from scratch
-# on the synthetic FBC2 train split, on CPU (2 cores: about 2 h 15 min in all, see docs/training.md).
+# on the synthetic FBC2 train split, on CPU (2 cores: about 2 h 15 min), then continued by
+# scripts/continue_demo.sh (1 core: about 55 min); see docs/training.md.
 #
 #   bash scripts/train_demo.sh                 # writes runs/demo/ (work files) and weights/demo/
-#   PER_TASK=40 TASK_COUNTS= EPOCHS=1 VQGAN_STEPS=10 OUT=/tmp/demo_quick bash scripts/train_demo.sh   # a quick check
+#   PER_TASK=40 TASK_COUNTS= EPOCHS=1 VQGAN_STEPS=10 CONTINUE=0 OUT=/tmp/demo_quick bash scripts/train_demo.sh   # a quick check
 #   TASK_COUNTS= VQGAN_CONFIG=training/configs/vqgan/demo32.json VQGAN_STEPS=1200 VQGAN_BATCH=32 VQGAN_EDGE=0 \
 #     RUDOLPH_CONFIG=demo EPOCHS=6 bash scripts/train_demo.sh   # the earlier 45-minute demo (no TRitW)
 #
@@ -16,6 +17,8 @@
 #   4. RUDOLPH "demo-m16" (6 layers, 256 wide, l=64 m=16 r=20; 5.6M parameters) (scripts/train.py,
 #      DeepSpeed ZeRO-1 fp32 on CPU, eco2AI with TargetValue)
 #   5. weights/demo/: the weights directory plus its logs, the eco2AI CSVs and REPRODUCE.md
+#   6. with CONTINUE=1 (the default): scripts/continue_demo.sh on $OUT in place, the bundled demo's
+#      continuation (MathQA and TRitW favoured, option-text targets; its own knobs, see that script)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,18 +41,14 @@ MICRO_BATCH="${MICRO_BATCH:-16}"
 LR="${LR:-6e-4}"
 THREADS="${THREADS:-2}"
 SEED="${SEED:-0}"
+CONTINUE="${CONTINUE:-1}"  # 1: also run scripts/continue_demo.sh on $OUT; 0: the from-scratch weights only
 COUNTRY="${COUNTRY:-RU}"
 MAX_MB=30
 
 mkdir -p "$WORK"
 LOG="$WORK/recipe.log"
-step() {  # step NAME COMMAND...: run, echo the command, log its wall time
-  local name="$1"; shift
-  echo "== $name: $*" | tee -a "$LOG"
-  local start=$SECONDS
-  "$@"
-  echo "== $name: done in $((SECONDS - start)) s" | tee -a "$LOG"
-}
+# shellcheck source=scripts/demo_steps.sh
+source scripts/demo_steps.sh
 COUNT_ARGS=()
 for item in $TASK_COUNTS; do COUNT_ARGS+=(--task-count "$item"); done
 # every knob that shapes the weights, once: the log header and REPRODUCE.md both print it
@@ -96,3 +95,8 @@ if (( size_kb > MAX_MB * 1024 )); then
   exit 1
 fi
 "$PYTHON" -m evaluator co2 "$OUT/emission.csv" --loss-log "$OUT/loss_log.csv" --out-dir "$WORK/co2_report" | tee -a "$LOG"
+if [[ "$CONTINUE" == 1 ]]; then
+  # the continuation has its own PER_TASK, TASK_COUNTS, LR, ...: this script's must not leak into it
+  env -u PER_TASK -u TASK_COUNTS -u MICRO_BATCH -u LR -u THREADS -u SEED \
+    BASE="$OUT" OUT="$OUT" WORK="$WORK/continue" PYTHON="$PYTHON" COUNTRY="$COUNTRY" bash scripts/continue_demo.sh
+fi

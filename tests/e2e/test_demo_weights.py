@@ -5,6 +5,7 @@ Floors are set well below the figures measured on the held-out split (README, "D
 so they catch breakage, not noise.
 """
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -18,12 +19,17 @@ from synthetic_fbc2 import generate_split, write_test_set
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "weights" / "demo"
+_spec = importlib.util.spec_from_file_location("option_value_targets", ROOT / "scripts" / "option_value_targets.py")
+option_targets = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(option_targets)
 TEXT_TASKS = ("TextQA", "MathQA", "ImageCaptioning", "VisualQA", "TRitW")
 
-# Measured with the bundled weights (demo-m16): gold-answer log-likelihood -0.57 per token (a random
-# model of the same config: -6.98); gold image codes -1.65 per token (random: -6.24); on 10 held-out
-# samples per task TextQA 0.6, TRitW 0.36 (random weights on 50 per task, mean of four seeds: 0.13
-# and 0.024). MathQA (0.3) and VisualQA (0.2) are too noisy on 10 samples to get a floor.
+# Measured with the from-scratch weights (demo-m16, before the continuation of scripts/continue_demo.sh):
+# gold-answer log-likelihood -0.57 per token ("c) text" golds; a random model of the same config: -6.98); gold image
+# codes -1.65 per token (random: -6.24); on 10 held-out samples per task TextQA 0.6, TRitW 0.36 (random
+# weights on 50 per task, mean of four seeds: 0.13 and 0.024). MathQA (0.3) and VisualQA (0.2) are too
+# noisy on 10 samples to get a floor. The bundled continued weights: the scored golds -0.52 per
+# token, gold image codes -1.63; they train on (and run.py scores) an option's text, not "c) text".
 DEMO_LOGP_FLOOR = -1.5
 DEMO_SCORE_FLOORS = {"TextQA": 0.3, "TRitW": 0.15}
 DEMO_IMAGE_LOGP_FLOOR = -3.0
@@ -52,8 +58,14 @@ def encoded(weights, samples):
             blocks.append(weights.vqgan.encode(pixels)[0])
         else:
             blocks.append(torch.zeros(c.image_seq_length, dtype=torch.long))
-    right = torch.stack([tok.encode_right(s.answers[0], c.r_text_seq_length) for s in samples])
+    right = torch.stack([tok.encode_right(scored_gold(s), c.r_text_seq_length) for s in samples])
     return left, torch.stack(blocks), right
+
+
+def scored_gold(sample) -> str:
+    """The gold as run.py scores it: an option's text for a sample with options ("-21", not "c) -21")."""
+    choices = option_targets.option_choices([{"type": "text", "content": t} for t in sample.texts])
+    return option_targets.value_first(sample.answers, choices)[0]
 
 
 def mean_token_logp(model, left, image, right) -> float:
