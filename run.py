@@ -44,8 +44,8 @@ from fbc2_io.errors import UnusableFile
 from fbc2_io.files import atomic_write_bytes, atomic_write_json, read_bytes
 from fbc2_io.settings import add_settings, flag_values, from_args, setting
 from fbc2_io.text import printable
+from solution import emissions  # the module, not its functions: tests replace start_tracker and stop_tracker
 from solution.budget import RESERVE_MAX, RESERVE_MIN, RESERVE_SHARE, Budget
-from solution.emissions import DEFAULT_COUNTRY, start_tracker, stop_tracker
 from solution.predictions import PREDICTIONS, STATE, PredictionStore, ResumeMismatch
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ class RunOptions:
     fail_on_error: bool = setting(False, "exit 1 when anything fails once predictions.json is complete on disk (the "
                                   "model, the final write, eco2AI, the rank merge); default: a warning and exit 0",
                                   group="running")
-    country: str = setting(DEFAULT_COUNTRY, "ISO alpha-2 code of the electricity region (default {default})",
+    country: str = setting(emissions.DEFAULT_COUNTRY, "ISO alpha-2 code of the electricity region (default {default})",
                            group="eco2AI")
     eco2ai: bool = setting(True, "do not track emissions into output/emission.csv", flag="--no-eco2ai", group="eco2AI")
 
@@ -544,7 +544,7 @@ def start_emissions(run: Run):
     if not run.options.eco2ai or run.rank != 0:
         return None
     try:
-        return start_tracker("fbc2-inference", f"run.py on {len(run.ids)} samples, weights {run.weights_dir.name}",
+        return emissions.start_tracker("fbc2-inference", f"run.py on {len(run.ids)} samples, weights {run.weights_dir.name}",
                              run.options.output / "emission.csv", run.options.country)
     except Exception as e:  # emissions are a report, never a reason to lose the run
         warn(f"eco2AI tracking off ({e})")
@@ -603,7 +603,7 @@ def finish_output(run: Run, store, tracker) -> None:
             run.failed("merging the ranks' outputs failed", e)
     if tracker is not None:
         try:
-            stop_tracker(tracker)
+            emissions.stop_tracker(tracker)
         except Exception as e:
             run.failed("stopping eco2AI failed", e)
 
