@@ -1,6 +1,5 @@
 """The fingerprint refusal: predictions whose run_state.json names another input than the one scored."""
 
-import argparse
 import json
 import os
 import shutil
@@ -12,6 +11,7 @@ import run
 from evaluator.cli import main
 from evaluator.errors import InputError
 from evaluator.io.run_state import OtherInput, check_answers_input, input_fingerprint, recorded_fingerprint
+from solution.pipeline import RunSettings
 from solution.predictions import PredictionStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def run_py_output(folder: Path, input_path: Path, ids=("0", "1")) -> Path:
     """An output folder written the way run.py writes one: PredictionStore with run.py's fingerprint."""
-    marks = run.fingerprint(input_path, argparse.Namespace(), REPO / "weights" / "demo")
+    marks = run.fingerprint(input_path, RunSettings(), REPO / "weights" / "demo")
     store = PredictionStore(folder, list(ids), fingerprint=marks)
     folder.mkdir(parents=True, exist_ok=True)
     store.save()
