@@ -19,9 +19,6 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-if [[ -z "${PYTHON:-}" ]]; then
-  if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
-fi
 BASE="${BASE:-weights/demo}"
 WORK="${WORK:-runs/demo_cont}"
 OUT="${OUT:-weights/demo}"
@@ -49,8 +46,7 @@ LOG="$WORK/recipe.log"
 : > "$LOG"
 # shellcheck source=scripts/demo_steps.sh
 source scripts/demo_steps.sh
-COUNT_ARGS=()
-for item in $TASK_COUNTS; do COUNT_ARGS+=(--task-count "$item"); done
+task_count_args
 SETTINGS="DATA_SEED=$DATA_SEED PER_TASK=$PER_TASK TASK_COUNTS='$TASK_COUNTS' MAX_STEPS=$MAX_STEPS"
 SETTINGS+=" MICRO_BATCH=$MICRO_BATCH LR=$LR THREADS=$THREADS SEED=$SEED"
 echo "== continue_demo.sh $(date -u +%Y-%m-%dT%H:%M:%SZ) BASE=$BASE $SETTINGS" | tee -a "$LOG"
@@ -94,10 +90,4 @@ train_args.json and emission.csv are this continuation's; the from-scratch run's
 NOTE
 } > "$OUT/REPRODUCE.md.new"
 mv "$OUT/REPRODUCE.md.new" "$OUT/REPRODUCE.md"
-size_kb=$(du -sk "$OUT" | cut -f1)
-echo "== wrote $OUT: $((size_kb / 1024)) MB" | tee -a "$LOG"
-if (( size_kb > MAX_MB * 1024 )); then
-  echo "continue_demo.sh: $OUT is larger than $MAX_MB MB" >&2
-  exit 1
-fi
-"$PYTHON" -m evaluator co2 "$OUT/emission.csv" --loss-log "$OUT/loss_log.csv" --out-dir "$WORK/co2_report" | tee -a "$LOG"
+check_package continue_demo.sh

@@ -23,9 +23,6 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-if [[ -z "${PYTHON:-}" ]]; then
-  if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
-fi
 WORK="${WORK:-runs/demo}"
 OUT="${OUT:-weights/demo}"
 PER_TASK="${PER_TASK:-1000}"
@@ -49,8 +46,7 @@ mkdir -p "$WORK"
 LOG="$WORK/recipe.log"
 # shellcheck source=scripts/demo_steps.sh
 source scripts/demo_steps.sh
-COUNT_ARGS=()
-for item in $TASK_COUNTS; do COUNT_ARGS+=(--task-count "$item"); done
+task_count_args
 # every knob that shapes the weights, once: the log header and REPRODUCE.md both print it
 SETTINGS="PER_TASK=$PER_TASK TASK_COUNTS='$TASK_COUNTS' BPE_VOCAB=$BPE_VOCAB VQGAN_CONFIG=$VQGAN_CONFIG"
 SETTINGS+=" VQGAN_STEPS=$VQGAN_STEPS VQGAN_BATCH=$VQGAN_BATCH VQGAN_EDGE=$VQGAN_EDGE RUDOLPH_CONFIG=$RUDOLPH_CONFIG"
@@ -88,13 +84,7 @@ vqgan_config.json); RUDOLPH training: train_log.jsonl (per step), loss_log.csv (
 train_args.json, emission.csv (eco2AI, TargetValue rows); VQGAN training: vqgan_train_log.jsonl,
 vqgan_summary.json, reconstructions.png, emission_vqgan.csv; recipe.log (wall time of every step).
 NOTE
-size_kb=$(du -sk "$OUT" | cut -f1)
-echo "== wrote $OUT: $((size_kb / 1024)) MB" | tee -a "$LOG"
-if (( size_kb > MAX_MB * 1024 )); then
-  echo "train_demo.sh: $OUT is larger than $MAX_MB MB" >&2
-  exit 1
-fi
-"$PYTHON" -m evaluator co2 "$OUT/emission.csv" --loss-log "$OUT/loss_log.csv" --out-dir "$WORK/co2_report" | tee -a "$LOG"
+check_package train_demo.sh
 if [[ "$CONTINUE" == 1 ]]; then
   # the continuation has its own PER_TASK, TASK_COUNTS, LR, ...: this script's must not leak into it
   env -u PER_TASK -u TASK_COUNTS -u MICRO_BATCH -u LR -u THREADS -u SEED \
