@@ -150,9 +150,9 @@ def step_figures(model, rows_list, device, param_bytes: int, repeats: int) -> No
         for graphs, windows in ((False, False), (False, True), (True, True)):
             engine = DecodeEngine(model, rows, use_graphs=graphs, windows=windows)
             for part, position in positions.items():
-                step = engine.step(part, rows, position)
                 if part != "image" and windows and not graphs:
                     continue  # windows change image steps only
+                step = engine.step(part, rows, position)
                 tokens = torch.zeros(rows, dtype=torch.long, device=device)
 
                 def one(step=step, position=position, tokens=tokens):

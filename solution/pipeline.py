@@ -200,7 +200,7 @@ FAILURE_CONSEQUENCE = {"prepare": "it keeps its placeholder answer", "score": "i
                        "generate": "it keeps its placeholder answer", "encode": "it is answered without its image",
                        "image": "it gets no generated image"}
 STATS_PHASE = {"encode": "encode", "score": "answer", "generate": "answer", "image": "image"}
-CANDIDATE_KIND = {"image": "image_candidates", "generate": "answer_candidates"}  # the budget's kinds
+CANDIDATE_KIND = {"image": "image_candidates", "generate": "answer_candidates"}  # budget kinds = RunSettings fields
 
 
 class ImageState(enum.Enum):
@@ -483,8 +483,7 @@ class Pipeline:
     # -- candidates (self-reranking) ------------------------------------------------------------
     def extra_candidates(self, kind: str) -> int:
         """Candidates beyond the first that each sample of ``kind`` asks for (0: no reranking)."""
-        wanted = {"image": self.settings.image_candidates, "generate": self.settings.answer_candidates}
-        return wanted.get(kind, 1) - 1
+        return getattr(self.settings, CANDIDATE_KIND[kind]) - 1 if kind in CANDIDATE_KIND else 0
 
     def _count_off(self, kind: str, samples: int) -> None:
         """``samples`` of ``kind`` are behind us, with their extra candidates (run or not)."""

@@ -623,8 +623,7 @@ def score_image_tokens(model: Rudolph, left_ids: torch.Tensor, image_ids: torch.
     lo, hi = c.text_vocab, c.text_vocab + c.image_vocab_size
     ids = torch.cat([left_ids, image_ids[:, :-1]], dim=1)  # the last image token predicts nothing scored
     hidden = model.transformer(model.embed(ids), model.transformer.mask_rows(0, ids.shape[1]))
-    norm, linear = model.to_logits
-    logits = F.linear(norm(hidden[:, left_ids.shape[1] - 1:]), linear.weight[lo:hi], linear.bias[lo:hi])  # (b, m*m, V_img)
+    logits = model.head_columns(hidden[:, left_ids.shape[1] - 1:], lo, hi)  # (b, m*m, V_img)
     token_logp = logits.float().log_softmax(-1).gather(-1, image_ids[..., None]).squeeze(-1)
     count = torch.full((image_ids.shape[0],), image_ids.shape[1], dtype=torch.long, device=image_ids.device)
     return token_logp.sum(dim=1), count

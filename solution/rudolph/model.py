@@ -350,11 +350,14 @@ class Rudolph(nn.Module):
             return self.transformer.key_ranges(keys, None)
         return self.transformer.key_ranges(keys, (window_from, min(keys, self.config.parts[part][1])))
 
+    def head_columns(self, hidden: torch.Tensor, start: int, end: int) -> torch.Tensor:
+        """The head over the logit columns ``[start, end)`` only (what scoring needs, without the rest)."""
+        norm, linear = self.to_logits
+        return F.linear(norm(hidden), linear.weight[start:end], linear.bias[start:end])
+
     def text_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """The head over the text columns ``[0, V_text)`` only (what scoring right texts needs)."""
-        norm, linear = self.to_logits
-        v = self.config.text_vocab
-        return F.linear(norm(hidden), linear.weight[:v], linear.bias[:v])
+        return self.head_columns(hidden, 0, self.config.text_vocab)
 
     def new_cache(self, batch_size: int) -> KVCache:
         weight = self.text_embeddings.weight
